@@ -1,0 +1,35 @@
+package dev.tessera.nn.tokenizer;
+
+import java.util.OptionalInt;
+
+/**
+ * Text to token ids and back, as Hugging Face's tokenizers do for the same files.
+ *
+ * <pre>{@code
+ * Tokenizer tok = Tokenizers.load(Path.of("models/gpt2"));
+ * int[] ids = tok.encode("Hello world");   // [15496, 995]
+ * String text = tok.decode(ids);           // "Hello world"
+ * }</pre>
+ */
+public interface Tokenizer {
+    /** Encodes text without adding BOS/EOS; special tokens written in the text are recognised. */
+    int[] encode(String text);
+
+    /** Decodes ids back to text; for byte-level BPE {@code decode(encode(s)).equals(s)}. */
+    String decode(int[] ids);
+
+    /** Vocabulary size including added tokens. */
+    int vocabSize();
+
+    /** The id of a token string (e.g. "<|endoftext|>"), if the vocabulary has it. */
+    OptionalInt tokenId(String token);
+
+    /** Beginning-of-sequence id, if the tokenizer defines one. */
+    OptionalInt bosId();
+
+    /** End-of-sequence id, if the tokenizer defines one. */
+    OptionalInt eosId();
+
+    /** Padding id, if defined; trainers fall back to EOS as Hugging Face users usually do. */
+    OptionalInt padId();
+}
