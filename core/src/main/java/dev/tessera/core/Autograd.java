@@ -1,0 +1,108 @@
+package dev.tessera.core;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** The define-by-run engine: grad-mode switch and the reverse walk behind {@link Tensor#backward()}. */
+public final class Autograd {
+    private static final ThreadLocal<Boolean> ENABLED = ThreadLocal.withInitial(() -> Boolean.TRUE);
+
+    private Autograd() {}
+
+    /** Whether ops record the tape on this thread. */
+    public static boolean isGradEnabled() {
+        return ENABLED.get();
+    }
+
+    /** A region where no op is recorded: {@code try (var ng = Autograd.noGrad()) { ... }}. */
+    public static GradMode noGrad() {
+        return setGradEnabled(false);
+    }
+
+    /** Sets grad mode until the returned handle is closed (which restores the previous mode). */
+    public static GradMode setGradEnabled(boolean enabled) {
+        boolean previous = ENABLED.get();
+        ENABLED.set(enabled);
+        return new GradMode(previous);
+    }
+
+    /** Restores the previous grad mode when closed. */
+    public static final class GradMode implements AutoCloseable {
+        private final boolean previous;
+
+        private GradMode(boolean previous) {
+            this.previous = previous;
+        }
+
+        @Override
+        public void close() {
+            ENABLED.set(previous);
+        }
+    }
+
+    static void backward(Tensor root, Tensor rootGrad) {
+        List<Tensor> order = reverseTopologicalOrder(root);
+        Map<Tensor, Tensor> pending = new IdentityHashMap<>();
+        pending.put(root, rootGrad);
+        try (var ignored = setGradEnabled(false)) {
+            for (Tensor t : order) {
+                Tensor g = pending.remove(t);
+                if (g == null) {
+                    continue;
+                }
+                Node node = t.gradFn();
+                Tensor[] grads = node.backward(g);
+                for (int i = 0; i < node.inputs.length; i++) {
+                    Tensor input = node.inputs[i];
+                    Tensor gi = grads[i];
+                    if (input == null || gi == null || !input.requiresGrad()) {
+                        continue;
+                    }
+                    if (!java.util.Arrays.equals(gi.shape(), input.shape())) {
+                        throw new IllegalStateException("gradient of " + node.op + " input " + i + " has shape "
+                                + Shapes.str(gi.shape()) + ", expected " + Shapes.str(input.shape()));
+                    }
+                    if (input.gradFn() == null) {
+                        input.accumulateGrad(gi);
+                    } else {
+                        pending.merge(input, gi, Tensor::add);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Non-leaf tensors reachable from root, each after every tensor that uses it. */
+    private static List<Tensor> reverseTopologicalOrder(Tensor root) {
+        List<Tensor> postOrder = new ArrayList<>();
+        Set<Tensor> visited = Collections.newSetFromMap(new IdentityHashMap<>());
+        ArrayDeque<Object[]> stack = new ArrayDeque<>(); // {tensor, next input index}
+        if (root.gradFn() != null) {
+            stack.push(new Object[] {root, 0});
+            visited.add(root);
+        }
+        while (!stack.isEmpty()) {
+            Object[] frame = stack.peek();
+            Tensor t = (Tensor) frame[0];
+            int next = (Integer) frame[1];
+            Tensor[] inputs = t.gradFn().inputs;
+            if (next < inputs.length) {
+                frame[1] = next + 1;
+                Tensor in = inputs[next];
+                if (in != null && in.requiresGrad() && in.gradFn() != null && visited.add(in)) {
+                    stack.push(new Object[] {in, 0});
+                }
+            } else {
+                stack.pop();
+                postOrder.add(t);
+            }
+        }
+        Collections.reverse(postOrder);
+        return postOrder;
+    }
+}

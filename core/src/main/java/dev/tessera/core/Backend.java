@@ -1,0 +1,101 @@
+package dev.tessera.core;
+
+/**
+ * The service-provider interface every device implements. The tensor layer ({@link Tensor})
+ * handles shapes, broadcasting, views and autograd; a backend only runs kernels on storage of
+ * its own device. Unless a method says otherwise, float operands are F32 and outputs are
+ * contiguous; inputs described as "views" may have any strides, including 0 (broadcast).
+ *
+ * <p>The CPU backend ({@code dev.tessera.core.cpu.CpuBackend}) is the reference; other devices
+ * are found with {@link java.util.ServiceLoader} through {@link BackendProvider} and are tested
+ * against it op by op.
+ */
+public interface Backend {
+    enum UnaryOp { NEG, EXP, LOG, SQRT, RSQRT, TANH, ABS, GELU_TANH, SILU, SIGMOID, RELU, POW_SCALAR, CLAMP, ADD_SCALAR, MUL_SCALAR }
+
+    enum BinaryOp { ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, EQ, NE, LT, LE, GT, GE }
+
+    enum ReduceOp { SUM, MAX, MIN, ARGMAX }
+
+    Device device();
+
+    /** Storage of at least {@code bytes}, registered with the current {@link Scope}. */
+    Storage allocate(long bytes);
+
+    /** Bytes currently handed out by this device's allocator. */
+    long liveBytes();
+
+    /** dst[i] = cast(src[i]) over dst's shape; src is a view broadcast to dst's shape, dst any strides. */
+    void copy(Tensor src, Tensor dst);
+
+    /** Sets every element of the contiguous {@code dst} to {@code value} (converted to its dtype). */
+    void fill(Tensor dst, double value);
+
+    /** out = op(x) elementwise; x and out contiguous F32 of equal size; p1/p2 are op parameters (exponent, clamp bounds, scalar). */
+    void unary(UnaryOp op, Tensor x, Tensor out, float p1, float p2);
+
+    /** dx = dy * op'(x) elementwise (contiguous F32). */
+    void unaryBackward(UnaryOp op, Tensor x, Tensor dy, Tensor dx, float p1, float p2);
+
+    /** out = a op b; a and b are views broadcast to out's shape; comparison ops write BOOL. */
+    void binary(BinaryOp op, Tensor a, Tensor b, Tensor out);
+
+    /** out = cond ? a : b; all three views broadcast to out's shape, cond BOOL. */
+    void where(Tensor cond, Tensor a, Tensor b, Tensor out);
+
+    /**
+     * Reduces the contiguous x viewed as [outer, n, inner] over the middle axis into out
+     * [outer, inner] (F32, or I64 for ARGMAX).
+     */
+    void reduce(ReduceOp op, Tensor x, int outer, int n, int inner, Tensor out);
+
+    /**
+     * Batched row-major GEMM: for each of {@code batch} matrices, C = beta*C + op(A)·op(B).
+     * Offsets come from the tensors' element offsets; lda/ldb/ldc are row strides and
+     * strideA/B/C batch strides, in elements (a batch stride of 0 broadcasts).
+     */
+    void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
+              Tensor a, long lda, long strideA, Tensor b, long ldb, long strideB,
+              float beta, Tensor c, long ldc, long strideC);
+
+    /** Row-wise (log-)softmax of contiguous x [rows, n] into out. */
+    void softmax(Tensor x, Tensor out, int rows, int n, boolean log);
+
+    /** Gradient of row-wise (log-)softmax given its output y and dy. */
+    void softmaxBackward(Tensor y, Tensor dy, Tensor dx, int rows, int n, boolean log);
+
+    /** Layer norm over the last axis of contiguous x [rows, n]; saves mean and rstd [rows]. w and b may be null. */
+    void layerNorm(Tensor x, Tensor w, Tensor b, float eps, Tensor y, Tensor mean, Tensor rstd, int rows, int n);
+
+    /** Layer norm gradients; dx, dw and db may be null when not needed; dw and db are overwritten. */
+    void layerNormBackward(Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dy,
+                           Tensor dx, Tensor dw, Tensor db, int rows, int n);
+
+    /** RMS norm over the last axis: y = x * rsqrt(mean(x²) + eps) * w; saves rstd [rows]. */
+    void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd, int rows, int n);
+
+    /** RMS norm gradients; dx and dw may be null; dw is overwritten. */
+    void rmsNormBackward(Tensor x, Tensor w, Tensor rstd, Tensor dy, Tensor dx, Tensor dw, int rows, int n);
+
+    /**
+     * Cross entropy per row of contiguous logits [rows, n] against I64 targets [rows]; writes
+     * loss [rows] (0 where target == ignoreIndex) and the row log-sum-exp [rows].
+     */
+    void crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, Tensor loss, Tensor lse, int rows, int n);
+
+    /** dlogits = (softmax - onehot) * scale on rows whose target is not ignoreIndex, 0 elsewhere. */
+    void crossEntropyBackward(Tensor logits, Tensor targets, Tensor lse, long ignoreIndex, float scale,
+                              Tensor dlogits, int rows, int n);
+
+    /** out[i, :] = weight[ids[i], :] for contiguous weight [V, C], I64 ids [count]. */
+    void embedding(Tensor weight, Tensor ids, Tensor out, int count, int dim);
+
+    /** dweight[ids[i], :] += dout[i, :]. */
+    void embeddingBackward(Tensor dout, Tensor ids, Tensor dweight, int count, int dim);
+
+    /** out = x.index_select(dim) for contiguous x viewed as [outer, n, inner] and I64 index [count]. */
+    void indexSelect(Tensor x, Tensor index, Tensor out, int outer, int n, int inner, int count);
+
+    /** dx[:, index[j], :] += g[:, j, :] (the backward of indexSelect). */
+    void indexAdd(Tensor g, Tensor index, Tensor dx, int outer, int n, int inner, int count);
+}

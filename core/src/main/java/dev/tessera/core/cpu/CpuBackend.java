@@ -1,0 +1,584 @@
+package dev.tessera.core.cpu;
+
+import dev.tessera.core.Backend;
+import dev.tessera.core.CachingAllocator;
+import dev.tessera.core.DType;
+import dev.tessera.core.Device;
+import dev.tessera.core.Storage;
+import dev.tessera.core.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The pure-Java reference backend. Elementwise and row kernels use the Vector API with the
+ * species chosen once; loops over rows run on the fixed {@link Parallel} pool. Every kernel
+ * reads and writes through bounds-checked {@link MemorySegment}s.
+ */
+public final class CpuBackend implements Backend {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfLong LL = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    /** Elements per parallel task below which a loop stays on the calling thread. */
+    private static final int GRAIN = 1 << 15;
+    private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
+    private static final float GELU_C = 0.044715f;
+
+    private final CachingAllocator allocator = new CachingAllocator();
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    public Storage allocate(long bytes) {
+        return Storage.allocate(Device.CPU, allocator, bytes);
+    }
+
+    @Override
+    public long liveBytes() {
+        return allocator.liveBytes();
+    }
+
+    /** The allocator (for memory statistics). */
+    public CachingAllocator allocator() {
+        return allocator;
+    }
+
+    private static MemorySegment seg(Tensor t) {
+        return t.storage().segment();
+    }
+
+    // ------------------------------------------------------------------ copy / fill
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        DType sd = src.dtype(), dd = dst.dtype();
+        if (src.isContiguous() && dst.isContiguous() && sd == dd) {
+            long bytes = dst.numel() * dd.byteSize();
+            MemorySegment.copy(seg(src), src.offset() * sd.byteSize(), seg(dst), dst.offset() * dd.byteSize(), bytes);
+            return;
+        }
+        MemorySegment s = seg(src), d = seg(dst);
+        Strided.forEachRow(dst.shape(), new long[][] {dst.strides(), src.strides()}, new long[] {dst.offset(), src.offset()},
+                (offs, len, st) -> {
+                    long di = offs[0], si = offs[1];
+                    long dstS = st[0], srcS = st[1];
+                    if (sd == DType.F32 && dd == DType.F32) {
+                        for (int i = 0; i < len; i++) {
+                            d.set(FL, (di + i * dstS) * 4, s.get(FL, (si + i * srcS) * 4));
+                        }
+                    } else if (sd == dd) {
+                        int size = sd.byteSize();
+                        for (int i = 0; i < len; i++) {
+                            MemorySegment.copy(s, (si + i * srcS) * size, d, (di + i * dstS) * size, size);
+                        }
+                    } else if (!sd.isFloating() && !dd.isFloating()) {
+                        for (int i = 0; i < len; i++) {
+                            Elements.writeLong(d, dd, di + i * dstS, Elements.readLong(s, sd, si + i * srcS));
+                        }
+                    } else {
+                        for (int i = 0; i < len; i++) {
+                            Elements.write(d, dd, di + i * dstS, Elements.read(s, sd, si + i * srcS));
+                        }
+                    }
+                });
+    }
+
+    @Override
+    public void fill(Tensor dst, double value) {
+        MemorySegment d = seg(dst);
+        long n = dst.numel(), off = dst.offset();
+        DType dt = dst.dtype();
+        if (value == 0 && !Double.isNaN(value) && 1 / value > 0) {
+            d.asSlice(off * dt.byteSize(), n * dt.byteSize()).fill((byte) 0);
+            return;
+        }
+        if (dt == DType.F32) {
+            float v = (float) value;
+            long i = 0;
+            FloatVector fv = FloatVector.broadcast(F, v);
+            for (; i + L <= n; i += L) {
+                fv.intoMemorySegment(d, (off + i) * 4, NATIVE);
+            }
+            for (; i < n; i++) {
+                d.set(FL, (off + i) * 4, v);
+            }
+        } else if (dt.isFloating()) {
+            for (long i = 0; i < n; i++) {
+                Elements.write(d, dt, off + i, value);
+            }
+        } else {
+            for (long i = 0; i < n; i++) {
+                Elements.writeLong(d, dt, off + i, (long) value);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public void unary(UnaryOp op, Tensor x, Tensor out, float p1, float p2) {
+        MemorySegment xs = seg(x), os = seg(out);
+        long xo = x.offset() * 4, oo = out.offset() * 4;
+        long n = x.numel();
+        Parallel.forRange(n, GRAIN, (from, to) -> {
+            long i = from;
+            if (Elements.vectorizable(op, p1)) {
+                for (; i + L <= to; i += L) {
+                    FloatVector v = FloatVector.fromMemorySegment(F, xs, xo + i * 4, NATIVE);
+                    Elements.unaryVector(op, v, p1, p2).intoMemorySegment(os, oo + i * 4, NATIVE);
+                }
+            }
+            for (; i < to; i++) {
+                os.set(FL, oo + i * 4, Elements.unaryScalar(op, xs.get(FL, xo + i * 4), p1, p2));
+            }
+        });
+    }
+
+    @Override
+    public void unaryBackward(UnaryOp op, Tensor x, Tensor dy, Tensor dx, float p1, float p2) {
+        MemorySegment xs = seg(x), gs = seg(dy), ds = seg(dx);
+        long xo = x.offset() * 4, go = dy.offset() * 4, dso = dx.offset() * 4;
+        long n = x.numel();
+        Parallel.forRange(n, GRAIN, (from, to) -> {
+            long i = from;
+            if (op == UnaryOp.GELU_TANH || op == UnaryOp.MUL_SCALAR || op == UnaryOp.ADD_SCALAR || op == UnaryOp.SILU) {
+                for (; i + L <= to; i += L) {
+                    FloatVector v = FloatVector.fromMemorySegment(F, xs, xo + i * 4, NATIVE);
+                    FloatVector g = FloatVector.fromMemorySegment(F, gs, go + i * 4, NATIVE);
+                    Elements.unaryGradVector(op, v, g, p1).intoMemorySegment(ds, dso + i * 4, NATIVE);
+                }
+            }
+            for (; i < to; i++) {
+                float g = gs.get(FL, go + i * 4);
+                ds.set(FL, dso + i * 4, g * Elements.unaryDerivative(op, xs.get(FL, xo + i * 4), p1, p2));
+            }
+        });
+    }
+
+    @Override
+    public void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        MemorySegment as = seg(a), bs = seg(b), os = seg(out);
+        boolean comparison = out.dtype() == DType.BOOL;
+        DType in = a.dtype();
+        Strided.forEachRow(out.shape(), new long[][] {out.strides(), a.strides(), b.strides()},
+                new long[] {out.offset(), a.offset(), b.offset()}, (offs, len, st) -> {
+                    long oi = offs[0], ai = offs[1], bi = offs[2];
+                    long sa = st[1], sb = st[2];
+                    if (comparison) {
+                        for (int i = 0; i < len; i++) {
+                            double x = Elements.read(as, in, ai + i * sa), y = Elements.read(bs, in, bi + i * sb);
+                            os.set(ValueLayout.JAVA_BYTE, oi + i * st[0], Elements.compare(op, x, y) ? (byte) 1 : 0);
+                        }
+                        return;
+                    }
+                    int i = 0;
+                    if (st[0] == 1 && Elements.vectorizable(op)) {
+                        if (sa == 1 && sb == 1) {
+                            for (; i + L <= len; i += L) {
+                                FloatVector x = FloatVector.fromMemorySegment(F, as, (ai + i) * 4, NATIVE);
+                                FloatVector y = FloatVector.fromMemorySegment(F, bs, (bi + i) * 4, NATIVE);
+                                Elements.binaryVector(op, x, y).intoMemorySegment(os, (oi + i) * 4, NATIVE);
+                            }
+                        } else if (sa == 1 && sb == 0) {
+                            FloatVector y = FloatVector.broadcast(F, bs.get(FL, bi * 4));
+                            for (; i + L <= len; i += L) {
+                                FloatVector x = FloatVector.fromMemorySegment(F, as, (ai + i) * 4, NATIVE);
+                                Elements.binaryVector(op, x, y).intoMemorySegment(os, (oi + i) * 4, NATIVE);
+                            }
+                        } else if (sa == 0 && sb == 1) {
+                            FloatVector x = FloatVector.broadcast(F, as.get(FL, ai * 4));
+                            for (; i + L <= len; i += L) {
+                                FloatVector y = FloatVector.fromMemorySegment(F, bs, (bi + i) * 4, NATIVE);
+                                Elements.binaryVector(op, x, y).intoMemorySegment(os, (oi + i) * 4, NATIVE);
+                            }
+                        }
+                    }
+                    for (; i < len; i++) {
+                        float x = as.get(FL, (ai + i * sa) * 4), y = bs.get(FL, (bi + i * sb) * 4);
+                        os.set(FL, (oi + i * st[0]) * 4, Elements.binaryScalar(op, x, y));
+                    }
+                });
+    }
+
+    @Override
+    public void where(Tensor cond, Tensor a, Tensor b, Tensor out) {
+        MemorySegment cs = seg(cond), as = seg(a), bs = seg(b), os = seg(out);
+        Strided.forEachRow(out.shape(), new long[][] {out.strides(), cond.strides(), a.strides(), b.strides()},
+                new long[] {out.offset(), cond.offset(), a.offset(), b.offset()}, (offs, len, st) -> {
+                    for (int i = 0; i < len; i++) {
+                        boolean c = cs.get(ValueLayout.JAVA_BYTE, offs[1] + i * st[1]) != 0;
+                        float v = c ? as.get(FL, (offs[2] + i * st[2]) * 4) : bs.get(FL, (offs[3] + i * st[3]) * 4);
+                        os.set(FL, (offs[0] + i * st[0]) * 4, v);
+                    }
+                });
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    @Override
+    public void reduce(ReduceOp op, Tensor x, int outer, int n, int inner, Tensor out) {
+        MemorySegment xs = seg(x), os = seg(out);
+        long xo = x.offset(), oo = out.offset();
+        if (inner == 1) {
+            Parallel.forRange(outer, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
+                for (long r = from; r < to; r++) {
+                    long base = (xo + r * n) * 4;
+                    switch (op) {
+                        case SUM -> os.set(FL, (oo + r) * 4, Rows.sum(xs, base, n));
+                        case MAX -> os.set(FL, (oo + r) * 4, Rows.max(xs, base, n));
+                        case MIN -> os.set(FL, (oo + r) * 4, -Rows.maxNeg(xs, base, n));
+                        case ARGMAX -> os.set(LL, (oo + r) * 8, Rows.argmax(xs, base, n));
+                    }
+                }
+            });
+            return;
+        }
+        Parallel.forRange((long) outer * inner, GRAIN, (from, to) -> {
+            // column-wise over n for each (outer, inner) output element in [from, to)
+            for (long e = from; e < to; e++) {
+                long o = e / inner, j = e % inner;
+                long base = xo + o * (long) n * inner + j;
+                if (op == ReduceOp.SUM) {
+                    float acc = 0;
+                    for (int i = 0; i < n; i++) {
+                        acc += xs.get(FL, (base + (long) i * inner) * 4);
+                    }
+                    os.set(FL, (oo + e) * 4, acc);
+                } else {
+                    float best = xs.get(FL, base * 4);
+                    int bestAt = 0;
+                    for (int i = 1; i < n; i++) {
+                        float v = xs.get(FL, (base + (long) i * inner) * 4);
+                        boolean better = op == ReduceOp.MIN ? v < best : v > best;
+                        if (better || Float.isNaN(v) && !Float.isNaN(best)) {
+                            best = v;
+                            bestAt = i;
+                        }
+                    }
+                    if (op == ReduceOp.ARGMAX) {
+                        os.set(LL, (oo + e) * 8, bestAt);
+                    } else {
+                        os.set(FL, (oo + e) * 4, best);
+                    }
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ GEMM
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
+                     Tensor a, long lda, long strideA, Tensor b, long ldb, long strideB,
+                     float beta, Tensor c, long ldc, long strideC) {
+        Gemm.sgemmBatched(batch, transA, transB, m, n, k, seg(a), a.offset(), lda, strideA,
+                seg(b), b.offset(), ldb, strideB, beta, seg(c), c.offset(), ldc, strideC);
+    }
+
+    // ------------------------------------------------------------------ row kernels
+
+    @Override
+    public void softmax(Tensor x, Tensor out, int rows, int n, boolean log) {
+        MemorySegment xs = seg(x), os = seg(out);
+        long xo = x.offset() * 4, oo = out.offset() * 4;
+        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
+            for (long r = from; r < to; r++) {
+                Rows.softmax(xs, xo + r * n * 4, os, oo + r * n * 4, n, log);
+            }
+        });
+    }
+
+    @Override
+    public void softmaxBackward(Tensor y, Tensor dy, Tensor dx, int rows, int n, boolean log) {
+        MemorySegment ys = seg(y), gs = seg(dy), ds = seg(dx);
+        long yo = y.offset() * 4, go = dy.offset() * 4, dso = dx.offset() * 4;
+        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
+            for (long r = from; r < to; r++) {
+                long off = r * n * 4;
+                if (log) {
+                    // dx = dy - exp(y) * sum(dy)
+                    float s = Rows.sum(gs, go + off, n);
+                    for (int i = 0; i < n; i++) {
+                        float yi = ys.get(FL, yo + off + i * 4L);
+                        ds.set(FL, dso + off + i * 4L, gs.get(FL, go + off + i * 4L) - (float) Math.exp(yi) * s);
+                    }
+                } else {
+                    // dx = y * (dy - sum(dy * y))
+                    float dot = Rows.dot(gs, go + off, ys, yo + off, n);
+                    for (int i = 0; i < n; i++) {
+                        float yi = ys.get(FL, yo + off + i * 4L);
+                        ds.set(FL, dso + off + i * 4L, yi * (gs.get(FL, go + off + i * 4L) - dot));
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void layerNorm(Tensor x, Tensor w, Tensor b, float eps, Tensor y, Tensor mean, Tensor rstd, int rows, int n) {
+        MemorySegment xs = seg(x), ys = seg(y), ms = seg(mean), rs = seg(rstd);
+        MemorySegment wsg = w == null ? null : seg(w), bsg = b == null ? null : seg(b);
+        long xo = x.offset() * 4, yo = y.offset() * 4, wo = w == null ? 0 : w.offset() * 4, bo = b == null ? 0 : b.offset() * 4;
+        long mo = mean.offset() * 4, ro = rstd.offset() * 4;
+        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
+            for (long r = from; r < to; r++) {
+                long off = r * n * 4;
+                float mu = Rows.sum(xs, xo + off, n) / n;
+                float var = Rows.sumSquaredDiff(xs, xo + off, n, mu) / n;
+                float rs1 = (float) (1 / Math.sqrt(var + eps));
+                ms.set(FL, mo + r * 4, mu);
+                rs.set(FL, ro + r * 4, rs1);
+                for (int i = 0; i < n; i++) {
+                    float v = (xs.get(FL, xo + off + i * 4L) - mu) * rs1;
+                    if (wsg != null) {
+                        v *= wsg.get(FL, wo + i * 4L);
+                    }
+                    if (bsg != null) {
+                        v += bsg.get(FL, bo + i * 4L);
+                    }
+                    ys.set(FL, yo + off + i * 4L, v);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void layerNormBackward(Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dy,
+                                  Tensor dx, Tensor dw, Tensor db, int rows, int n) {
+        MemorySegment xs = seg(x), ms = seg(mean), rs = seg(rstd), gs = seg(dy);
+        MemorySegment wsg = w == null ? null : seg(w), dxs = dx == null ? null : seg(dx);
+        long xo = x.offset() * 4, mo = mean.offset() * 4, ro = rstd.offset() * 4, go = dy.offset() * 4;
+        long wo = w == null ? 0 : w.offset() * 4, dxo = dx == null ? 0 : dx.offset() * 4;
+        int chunks = Math.max(1, Math.min(Parallel.threads(), rows));
+        float[][] dwPart = new float[chunks][dw == null ? 0 : n];
+        float[][] dbPart = new float[chunks][db == null ? 0 : n];
+        Parallel.forRange(chunks, 1, (c0, c1) -> {
+            for (long c = c0; c < c1; c++) {
+                long r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
+                float[] dwp = dwPart[(int) c], dbp = dbPart[(int) c];
+                for (long r = r0; r < r1; r++) {
+                    long off = r * n * 4;
+                    float mu = ms.get(FL, mo + r * 4), rs1 = rs.get(FL, ro + r * 4);
+                    float sumG = 0, sumGX = 0;
+                    for (int i = 0; i < n; i++) {
+                        float xhat = (xs.get(FL, xo + off + i * 4L) - mu) * rs1;
+                        float g = gs.get(FL, go + off + i * 4L);
+                        float gw = wsg == null ? g : g * wsg.get(FL, wo + i * 4L);
+                        sumG += gw;
+                        sumGX += gw * xhat;
+                        if (dw != null) {
+                            dwp[i] += g * xhat;
+                        }
+                        if (db != null) {
+                            dbp[i] += g;
+                        }
+                    }
+                    if (dxs != null) {
+                        float meanG = sumG / n, meanGX = sumGX / n;
+                        for (int i = 0; i < n; i++) {
+                            float xhat = (xs.get(FL, xo + off + i * 4L) - mu) * rs1;
+                            float g = gs.get(FL, go + off + i * 4L);
+                            float gw = wsg == null ? g : g * wsg.get(FL, wo + i * 4L);
+                            dxs.set(FL, dxo + off + i * 4L, rs1 * (gw - meanG - xhat * meanGX));
+                        }
+                    }
+                }
+            }
+        });
+        if (dw != null) {
+            Rows.writeSum(dwPart, seg(dw), dw.offset() * 4, n);
+        }
+        if (db != null) {
+            Rows.writeSum(dbPart, seg(db), db.offset() * 4, n);
+        }
+    }
+
+    @Override
+    public void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd, int rows, int n) {
+        MemorySegment xs = seg(x), ys = seg(y), rs = seg(rstd);
+        MemorySegment wsg = w == null ? null : seg(w);
+        long xo = x.offset() * 4, yo = y.offset() * 4, ro = rstd.offset() * 4, wo = w == null ? 0 : w.offset() * 4;
+        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
+            for (long r = from; r < to; r++) {
+                long off = r * n * 4;
+                float ms1 = Rows.dot(xs, xo + off, xs, xo + off, n) / n;
+                float rs1 = (float) (1 / Math.sqrt(ms1 + eps));
+                rs.set(FL, ro + r * 4, rs1);
+                for (int i = 0; i < n; i++) {
+                    float v = xs.get(FL, xo + off + i * 4L) * rs1;
+                    if (wsg != null) {
+                        v *= wsg.get(FL, wo + i * 4L);
+                    }
+                    ys.set(FL, yo + off + i * 4L, v);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void rmsNormBackward(Tensor x, Tensor w, Tensor rstd, Tensor dy, Tensor dx, Tensor dw, int rows, int n) {
+        MemorySegment xs = seg(x), rs = seg(rstd), gs = seg(dy);
+        MemorySegment wsg = w == null ? null : seg(w), dxs = dx == null ? null : seg(dx);
+        long xo = x.offset() * 4, ro = rstd.offset() * 4, go = dy.offset() * 4;
+        long wo = w == null ? 0 : w.offset() * 4, dxo = dx == null ? 0 : dx.offset() * 4;
+        int chunks = Math.max(1, Math.min(Parallel.threads(), rows));
+        float[][] dwPart = new float[chunks][dw == null ? 0 : n];
+        Parallel.forRange(chunks, 1, (c0, c1) -> {
+            for (long c = c0; c < c1; c++) {
+                long r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
+                float[] dwp = dwPart[(int) c];
+                for (long r = r0; r < r1; r++) {
+                    long off = r * n * 4;
+                    float rs1 = rs.get(FL, ro + r * 4);
+                    float sumGX = 0;
+                    for (int i = 0; i < n; i++) {
+                        float xhat = xs.get(FL, xo + off + i * 4L) * rs1;
+                        float g = gs.get(FL, go + off + i * 4L);
+                        float gw = wsg == null ? g : g * wsg.get(FL, wo + i * 4L);
+                        sumGX += gw * xhat;
+                        if (dw != null) {
+                            dwp[i] += g * xhat;
+                        }
+                    }
+                    if (dxs != null) {
+                        float meanGX = sumGX / n;
+                        for (int i = 0; i < n; i++) {
+                            float xhat = xs.get(FL, xo + off + i * 4L) * rs1;
+                            float g = gs.get(FL, go + off + i * 4L);
+                            float gw = wsg == null ? g : g * wsg.get(FL, wo + i * 4L);
+                            dxs.set(FL, dxo + off + i * 4L, rs1 * (gw - xhat * meanGX));
+                        }
+                    }
+                }
+            }
+        });
+        if (dw != null) {
+            Rows.writeSum(dwPart, seg(dw), dw.offset() * 4, n);
+        }
+    }
+
+    @Override
+    public void crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, Tensor loss, Tensor lse, int rows, int n) {
+        MemorySegment xs = seg(logits), ts = seg(targets), ls = seg(loss), es = seg(lse);
+        long xo = logits.offset() * 4, to0 = targets.offset() * 8, lo = loss.offset() * 4, eo = lse.offset() * 4;
+        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
+            for (long r = from; r < to; r++) {
+                long off = xo + r * n * 4;
+                float logSumExp = Rows.logSumExp(xs, off, n);
+                es.set(FL, eo + r * 4, logSumExp);
+                long t = ts.get(LL, to0 + r * 8);
+                ls.set(FL, lo + r * 4, t == ignoreIndex ? 0f : logSumExp - xs.get(FL, off + t * 4));
+            }
+        });
+    }
+
+    @Override
+    public void crossEntropyBackward(Tensor logits, Tensor targets, Tensor lse, long ignoreIndex, float scale,
+                                     Tensor dlogits, int rows, int n) {
+        MemorySegment xs = seg(logits), ts = seg(targets), es = seg(lse), ds = seg(dlogits);
+        long xo = logits.offset() * 4, to0 = targets.offset() * 8, eo = lse.offset() * 4, dso = dlogits.offset() * 4;
+        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
+            for (long r = from; r < to; r++) {
+                long off = r * n * 4;
+                long t = ts.get(LL, to0 + r * 8);
+                if (t == ignoreIndex) {
+                    ds.asSlice(dso + off, n * 4L).fill((byte) 0);
+                    continue;
+                }
+                float shift = es.get(FL, eo + r * 4);
+                Rows.expShiftScale(xs, xo + off, ds, dso + off, n, shift, scale);
+                ds.set(FL, dso + off + t * 4, ds.get(FL, dso + off + t * 4) - scale);
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ indexing
+
+    @Override
+    public void embedding(Tensor weight, Tensor ids, Tensor out, int count, int dim) {
+        MemorySegment ws = seg(weight), is = seg(ids), os = seg(out);
+        long wo = weight.offset() * 4, io = ids.offset() * 8, oo = out.offset() * 4;
+        Parallel.forRange(count, Math.max(1, GRAIN / Math.max(dim, 1)), (from, to) -> {
+            for (long i = from; i < to; i++) {
+                long id = is.get(LL, io + i * 8);
+                MemorySegment.copy(ws, wo + id * dim * 4, os, oo + i * dim * 4, dim * 4L);
+            }
+        });
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dout, Tensor ids, Tensor dweight, int count, int dim) {
+        MemorySegment gs = seg(dout), is = seg(ids), ds = seg(dweight);
+        long go = dout.offset() * 4, io = ids.offset() * 8, dso = dweight.offset() * 4;
+        // Parallel over columns so rows with the same id never race.
+        Parallel.forRange(dim, 64, (c0, c1) -> {
+            for (long i = 0; i < count; i++) {
+                long id = is.get(LL, io + i * 8);
+                Rows.addInto(gs, go + (i * dim + c0) * 4, ds, dso + (id * dim + c0) * 4, (int) (c1 - c0));
+            }
+        });
+    }
+
+    @Override
+    public void indexSelect(Tensor x, Tensor index, Tensor out, int outer, int n, int inner, int count) {
+        MemorySegment xs = seg(x), is = seg(index), os = seg(out);
+        long xo = x.offset() * 4, io = index.offset() * 8, oo = out.offset() * 4;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < count; j++) {
+                long src = is.get(LL, io + j * 8);
+                MemorySegment.copy(xs, xo + ((o * n + src) * inner) * 4, os, oo + ((o * count + j) * inner) * 4, inner * 4L);
+            }
+        }
+    }
+
+    @Override
+    public void indexAdd(Tensor g, Tensor index, Tensor dx, int outer, int n, int inner, int count) {
+        MemorySegment gs = seg(g), is = seg(index), ds = seg(dx);
+        long go = g.offset() * 4, io = index.offset() * 8, dso = dx.offset() * 4;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < count; j++) {
+                long dst = is.get(LL, io + j * 8);
+                Rows.addInto(gs, go + ((o * count + j) * inner) * 4, ds, dso + ((o * n + dst) * inner) * 4, inner);
+            }
+        }
+    }
+
+    // used by Elements for masks in vector code
+    static VectorMask<Float> all() {
+        return F.maskAll(true);
+    }
+
+    static float geluScalar(float x) {
+        float inner = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
+        return 0.5f * x * (1f + (float) Math.tanh(inner));
+    }
+
+    static float geluDerivative(float x) {
+        float x2 = x * x;
+        float inner = SQRT_2_OVER_PI * (x + GELU_C * x2 * x);
+        float t = (float) Math.tanh(inner);
+        return 0.5f * (1f + t) + 0.5f * x * (1f - t * t) * SQRT_2_OVER_PI * (1f + 3f * GELU_C * x2);
+    }
+
+    static FloatVector geluVector(FloatVector x) {
+        FloatVector inner = x.mul(x).mul(x).mul(GELU_C).add(x).mul(SQRT_2_OVER_PI);
+        return x.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f));
+    }
+
+    static FloatVector geluDerivativeVector(FloatVector x) {
+        FloatVector x2 = x.mul(x);
+        FloatVector t = x2.mul(x).mul(GELU_C).add(x).mul(SQRT_2_OVER_PI).lanewise(VectorOperators.TANH);
+        FloatVector left = t.add(1f).mul(0.5f);
+        FloatVector right = x.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(x2.mul(3f * GELU_C).add(1f).mul(SQRT_2_OVER_PI));
+        return left.add(right);
+    }
+}
