@@ -1,0 +1,72 @@
+package dev.tessera.examples;
+
+import dev.tessera.core.TesseraException;
+import dev.tessera.examples.cli.BenchCommand;
+import dev.tessera.examples.cli.NotBuiltCommands;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code tessera} command line (contract: shared/design/CLI.md). Errors print one line on
+ * stderr and exit 1 (2 for usage errors); {@code --debug} adds the stack trace.
+ */
+@Command(name = "tessera", mixinStandardHelpOptions = true, version = "tessera 0.1.0",
+        description = "Fine-tune language models in Java: full fine-tuning, LoRA and QLoRA on CPU or GPU.",
+        subcommands = {
+            NotBuiltCommands.Inspect.class,
+            NotBuiltCommands.Tokenize.class,
+            NotBuiltCommands.Detokenize.class,
+            NotBuiltCommands.Score.class,
+            NotBuiltCommands.Generate.class,
+            NotBuiltCommands.Train.class,
+            NotBuiltCommands.Merge.class,
+            NotBuiltCommands.Quantize.class,
+            NotBuiltCommands.Memory.class,
+            BenchCommand.class,
+        })
+public final class Tessera implements Runnable {
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code (tests call this instead of main). */
+    public static int run(String... args) {
+        boolean debug = Arrays.asList(args).contains("--debug");
+        CommandLine cli = new CommandLine(new Tessera());
+        cli.setParameterExceptionHandler((ex, argv) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("tessera: " + ex.getMessage() + " (see '" + ex.getCommandLine().getCommandName() + " --help')");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            if (debug) {
+                ex.printStackTrace(err);
+            }
+            err.println("tessera: " + oneLine(ex));
+            err.flush();
+            return ex instanceof UsageException ? 2 : 1;
+        });
+        return cli.execute(args);
+    }
+
+    private static String oneLine(Throwable ex) {
+        String msg = ex instanceof TesseraException || ex instanceof UsageException ? ex.getMessage()
+                : ex.getClass().getSimpleName() + (ex.getMessage() == null ? "" : ": " + ex.getMessage());
+        return msg == null ? ex.getClass().getSimpleName() : msg.replace('\n', ' ');
+    }
+
+    /** A bad flag value found after parsing: reported like a usage error (exit 2). */
+    public static final class UsageException extends RuntimeException {
+        public UsageException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.tessera.examples.cli;
+
+import dev.tessera.examples.Tessera.UsageException;
+import dev.tessera.examples.bench.GemmBenchmark;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code tessera bench gemm|train}: measurements printed as one JSON line. */
+@Command(name = "bench", description = "Benchmarks: GEMM throughput, training step time.",
+        subcommands = {BenchCommand.Gemm.class})
+public final class BenchCommand implements Runnable {
+    @Override
+    public void run() {
+        throw new UsageException("bench needs a subcommand: gemm");
+    }
+
+    @Command(name = "gemm", mixinStandardHelpOptions = true, description = "Time C = A·B in F32; prints {\"m\",\"n\",\"k\",\"gflops\"} (median of the repeats).")
+    public static final class Gemm implements Callable<Integer> {
+        @Mixin
+        CommonOptions common;
+
+        @Option(names = "--m", required = true)
+        int m;
+
+        @Option(names = "--n", required = true)
+        int n;
+
+        @Option(names = "--k", required = true)
+        int k;
+
+        @Option(names = "--trans-a", description = "A is given transposed ([k, m] in memory).")
+        boolean transA;
+
+        @Option(names = "--trans-b", description = "B is given transposed ([n, k] in memory).")
+        boolean transB;
+
+        @Option(names = "--repeat", defaultValue = "10")
+        int repeat;
+
+        @Override
+        public Integer call() {
+            common.apply();
+            if (m < 1 || n < 1 || k < 1) {
+                throw new UsageException("--m, --n and --k must be >= 1");
+            }
+            if (repeat < 1) {
+                throw new UsageException("--repeat must be >= 1");
+            }
+            if ((long) m * k + (long) k * n + (long) m * n > 1L << 31) {
+                throw new UsageException("matrices too large for one benchmark (over 2^31 floats in all)");
+            }
+            double gflops = GemmBenchmark.measureGflops(m, n, k, transA, transB, repeat);
+            System.out.printf("{\"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.3f}%n", m, n, k, gflops);
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package dev.tessera.examples.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** Commands of the CLI contract whose implementation has not landed yet: they say so and exit 2. */
+public final class NotBuiltCommands {
+    private NotBuiltCommands() {}
+
+    abstract static class Pending implements Callable<Integer> {
+        @Parameters(hidden = true)
+        List<String> ignored;
+
+        abstract String issue();
+
+        @Override
+        public Integer call() {
+            String name = getClass().getAnnotation(Command.class).name();
+            System.err.println("tessera " + name + ": not built yet (" + issue() + ")");
+            return 2;
+        }
+    }
+
+    @Command(name = "inspect", description = "List the tensors of a safetensors file or model folder (not built yet).")
+    public static final class Inspect extends Pending {
+        String issue() {
+            return "issue 3, nn";
+        }
+    }
+
+    @Command(name = "tokenize", description = "Encode text to token ids (not built yet).")
+    public static final class Tokenize extends Pending {
+        String issue() {
+            return "issue 3, nn";
+        }
+    }
+
+    @Command(name = "detokenize", description = "Decode token ids to text (not built yet).")
+    public static final class Detokenize extends Pending {
+        String issue() {
+            return "issue 3, nn";
+        }
+    }
+
+    @Command(name = "score", description = "Per-row loss of a model on a data file (not built yet).")
+    public static final class Score extends Pending {
+        String issue() {
+            return "issue 3, nn";
+        }
+    }
+
+    @Command(name = "generate", description = "Generate text from a prompt (not built yet).")
+    public static final class Generate extends Pending {
+        String issue() {
+            return "issue 3, nn";
+        }
+    }
+
+    @Command(name = "train", description = "Fine-tune a model: full, LoRA, QLoRA and more (not built yet).")
+    public static final class Train extends Pending {
+        String issue() {
+            return "issue 6, training";
+        }
+    }
+
+    @Command(name = "merge", description = "Merge a LoRA adapter into its base model (not built yet).")
+    public static final class Merge extends Pending {
+        String issue() {
+            return "issue 4, PEFT";
+        }
+    }
+
+    @Command(name = "quantize", description = "Quantize a model to 4 bits, bitsandbytes format (not built yet).")
+    public static final class Quantize extends Pending {
+        String issue() {
+            return "issue 5, quant";
+        }
+    }
+
+    @Command(name = "memory", description = "Memory tables: full fine-tuning vs LoRA vs QLoRA (not built yet).")
+    public static final class Memory extends Pending {
+        String issue() {
+            return "issue 5, quant";
+        }
+    }
+}
