@@ -98,4 +98,12 @@ public interface Backend {
 
     /** dx[:, index[j], :] += g[:, j, :] (the backward of indexSelect). */
     void indexAdd(Tensor g, Tensor index, Tensor dx, int outer, int n, int inner, int count);
+
+    /**
+     * One AdamW step in place over contiguous F32 param, grad, m, v of equal size, exactly as
+     * PyTorch's single-tensor AdamW: p *= 1 - lr*wd; m = lerp(m, g, 1-b1); v = b2 v + (1-b2) g²;
+     * p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps).
+     */
+    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
+               double weightDecay, long step);
 }

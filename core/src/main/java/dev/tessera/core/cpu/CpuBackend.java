@@ -10,7 +10,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -552,9 +551,45 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    // used by Elements for masks in vector code
-    static VectorMask<Float> all() {
-        return F.maskAll(true);
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
+                      double weightDecay, long step) {
+        MemorySegment ps = seg(param), gs = seg(grad), ms = seg(m), vs = seg(v);
+        long po = param.offset() * 4, go = grad.offset() * 4, mo = m.offset() * 4, vo = v.offset() * 4;
+        // scalars are computed in double and rounded once, as PyTorch does with Python floats
+        float decay = (float) (1 - lr * weightDecay);
+        float w1 = (float) (1 - beta1), b2 = (float) beta2, w2 = (float) (1 - beta2), epsF = (float) eps;
+        float negStepSize = (float) -(lr / (1 - Math.pow(beta1, step)));
+        float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
+        Parallel.forRange(param.numel(), GRAIN, (from, to) -> {
+            long i = from;
+            for (; i + L <= to; i += L) {
+                long o = i * 4;
+                FloatVector p = FloatVector.fromMemorySegment(F, ps, po + o, NATIVE).mul(decay);
+                FloatVector g = FloatVector.fromMemorySegment(F, gs, go + o, NATIVE);
+                FloatVector mv = FloatVector.fromMemorySegment(F, ms, mo + o, NATIVE);
+                mv = mv.add(g.sub(mv).mul(w1));                       // torch.lerp with weight < 0.5
+                FloatVector vv = FloatVector.fromMemorySegment(F, vs, vo + o, NATIVE).mul(b2).add(g.mul(w2).mul(g));
+                FloatVector denom = vv.sqrt().div(bc2Sqrt).add(epsF);
+                p = p.add(mv.mul(negStepSize).div(denom));             // addcdiv: (value * m) / denom
+                mv.intoMemorySegment(ms, mo + o, NATIVE);
+                vv.intoMemorySegment(vs, vo + o, NATIVE);
+                p.intoMemorySegment(ps, po + o, NATIVE);
+            }
+            for (; i < to; i++) {
+                long o = i * 4;
+                float p = ps.get(FL, po + o) * decay;
+                float g = gs.get(FL, go + o);
+                float mv = ms.get(FL, mo + o);
+                mv = mv + w1 * (g - mv);
+                float vv = vs.get(FL, vo + o) * b2 + w2 * g * g;
+                float denom = (float) Math.sqrt(vv) / bc2Sqrt + epsF;
+                p = p + negStepSize * mv / denom;
+                ms.set(FL, mo + o, mv);
+                vs.set(FL, vo + o, vv);
+                ps.set(FL, po + o, p);
+            }
+        });
     }
 
     static float geluScalar(float x) {

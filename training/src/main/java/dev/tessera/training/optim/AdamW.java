@@ -1,0 +1,138 @@
+package dev.tessera.training.optim;
+
+import dev.tessera.core.Backends;
+import dev.tessera.core.DType;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.core.TesseraException;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * AdamW with PyTorch's semantics and defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight
+ * decay per group). The update is one fused backend kernel per parameter; exp_avg and exp_avg_sq
+ * are F32 tensors created at the first step of each parameter.
+ */
+public class AdamW implements Optimizer {
+    private final List<ParamGroup> groups;
+    private double lr;
+    private final double beta1, beta2, eps;
+    private long steps;
+    /** exp_avg and exp_avg_sq per parameter key "group.index". */
+    protected final Map<String, Tensor[]> state = new LinkedHashMap<>();
+
+    public AdamW(List<ParamGroup> groups, double lr) {
+        this(groups, lr, 0.9, 0.999, 1e-8);
+    }
+
+    public AdamW(List<ParamGroup> groups, double lr, double beta1, double beta2, double eps) {
+        if (lr < 0 || beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1 || eps < 0) {
+            throw new TesseraException("AdamW: invalid hyper-parameters lr=" + lr + " betas=(" + beta1 + ", " + beta2 + ") eps=" + eps);
+        }
+        this.groups = List.copyOf(groups);
+        this.lr = lr;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+    }
+
+    @Override
+    public void step() {
+        steps++;
+        for (int gi = 0; gi < groups.size(); gi++) {
+            ParamGroup g = groups.get(gi);
+            for (int i = 0; i < g.params().size(); i++) {
+                Tensor p = g.params().get(i);
+                if (p.grad() == null) {
+                    continue;
+                }
+                update(gi + "." + i, p, g.weightDecay());
+            }
+        }
+    }
+
+    /** Updates one parameter; subclasses may store the state differently (paged, 8-bit). */
+    protected void update(String key, Tensor p, double weightDecay) {
+        Tensor[] mv = state.computeIfAbsent(key, k -> Scope.unowned(() -> new Tensor[] {
+            Tensor.zeros(DType.F32, p.device(), p.shape()), Tensor.zeros(DType.F32, p.device(), p.shape())}));
+        step(p, mv[0], mv[1], weightDecay);
+    }
+
+    /** The fused AdamW update of one parameter with the given state tensors. */
+    protected final void step(Tensor p, Tensor m, Tensor v, double weightDecay) {
+        if (!p.isContiguous() || p.dtype() != DType.F32) {
+            throw new TesseraException("AdamW updates contiguous F32 parameters; got " + p.dtype() + " " + Arrays.toString(p.shape()));
+        }
+        Tensor grad = p.grad();
+        Backends.of(p.device()).adamw(p, grad, m, v, lr, beta1, beta2, eps, weightDecay, stepsOf(p));
+    }
+
+    /** The step count used for bias correction (shared by all parameters, as PyTorch after step 1). */
+    protected long stepsOf(Tensor p) {
+        return steps;
+    }
+
+    @Override
+    public List<ParamGroup> groups() {
+        return groups;
+    }
+
+    @Override
+    public double learningRate() {
+        return lr;
+    }
+
+    @Override
+    public void setLearningRate(double lr) {
+        this.lr = lr;
+    }
+
+    @Override
+    public long steps() {
+        return steps;
+    }
+
+    @Override
+    public Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put("step", Tensor.ofLongs(new long[] {steps}, 1));
+        state.forEach((k, mv) -> {
+            out.put("state." + k + ".exp_avg", mv[0]);
+            out.put("state." + k + ".exp_avg_sq", mv[1]);
+        });
+        return out;
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Tensor> saved) {
+        Tensor s = saved.get("step");
+        if (s == null) {
+            throw new TesseraException("optimizer state: missing 'step'");
+        }
+        steps = s.toLongArray()[0];
+        state.clear();
+        for (var e : saved.entrySet()) {
+            String k = e.getKey();
+            if (k.startsWith("state.") && k.endsWith(".exp_avg")) {
+                String key = k.substring(6, k.length() - 8);
+                Tensor v = saved.get("state." + key + ".exp_avg_sq");
+                if (v == null) {
+                    throw new TesseraException("optimizer state: " + key + " has exp_avg but no exp_avg_sq");
+                }
+                Tensor m = e.getValue();
+                state.put(key, Scope.unowned(() -> new Tensor[] {m.copy(), v.copy()}));
+            }
+        }
+    }
+
+    @Override
+    public long stateBytes() {
+        long b = 0;
+        for (Tensor[] mv : state.values()) {
+            b += mv[0].numel() * 4 + mv[1].numel() * 4;
+        }
+        return b;
+    }
+}

@@ -1,0 +1,125 @@
+package dev.tessera.training.optim;
+
+import dev.tessera.core.Autograd;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.core.TesseraException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * SGD as PyTorch: g += wd·p; buf = momentum·buf + (1 − dampening)·g (buf = g at the first step);
+ * g = g + momentum·buf with Nesterov, else buf; p −= lr·g.
+ */
+public final class Sgd implements Optimizer {
+    private final List<ParamGroup> groups;
+    private double lr;
+    private final double momentum, dampening;
+    private final boolean nesterov;
+    private long steps;
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
+
+    public Sgd(List<ParamGroup> groups, double lr) {
+        this(groups, lr, 0, 0, false);
+    }
+
+    public Sgd(List<ParamGroup> groups, double lr, double momentum, double dampening, boolean nesterov) {
+        if (lr < 0 || momentum < 0) {
+            throw new TesseraException("SGD: invalid lr=" + lr + " momentum=" + momentum);
+        }
+        if (nesterov && (momentum <= 0 || dampening != 0)) {
+            throw new TesseraException("SGD: Nesterov momentum requires momentum > 0 and dampening 0");
+        }
+        this.groups = List.copyOf(groups);
+        this.lr = lr;
+        this.momentum = momentum;
+        this.dampening = dampening;
+        this.nesterov = nesterov;
+    }
+
+    @Override
+    public void step() {
+        steps++;
+        try (var ng = Autograd.noGrad(); var scope = Scope.open()) {
+            for (int gi = 0; gi < groups.size(); gi++) {
+                ParamGroup group = groups.get(gi);
+                for (int i = 0; i < group.params().size(); i++) {
+                    Tensor p = group.params().get(i);
+                    if (p.grad() == null) {
+                        continue;
+                    }
+                    Tensor g = p.grad();
+                    if (group.weightDecay() != 0) {
+                        g = g.add(p.mul((float) group.weightDecay()));
+                    }
+                    if (momentum != 0) {
+                        String key = gi + "." + i;
+                        Tensor buf = buffers.get(key);
+                        if (buf == null) {
+                            Tensor init = g;
+                            buf = Scope.unowned(init::copy);
+                            buffers.put(key, buf);
+                        } else {
+                            buf.mulInPlace((float) momentum).addInPlace(g, (float) (1 - dampening));
+                        }
+                        g = nesterov ? g.add(buf.mul((float) momentum)) : buf;
+                    }
+                    p.addInPlace(g, (float) -lr);
+                }
+            }
+        }
+    }
+
+    @Override
+    public List<ParamGroup> groups() {
+        return groups;
+    }
+
+    @Override
+    public double learningRate() {
+        return lr;
+    }
+
+    @Override
+    public void setLearningRate(double lr) {
+        this.lr = lr;
+    }
+
+    @Override
+    public long steps() {
+        return steps;
+    }
+
+    @Override
+    public Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        out.put("step", Tensor.ofLongs(new long[] {steps}, 1));
+        buffers.forEach((k, b) -> out.put("state." + k + ".momentum_buffer", b));
+        return out;
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Tensor> state) {
+        Tensor s = state.get("step");
+        if (s == null) {
+            throw new TesseraException("optimizer state: missing 'step'");
+        }
+        steps = s.toLongArray()[0];
+        buffers.clear();
+        state.forEach((k, t) -> {
+            if (k.startsWith("state.") && k.endsWith(".momentum_buffer")) {
+                buffers.put(k.substring(6, k.length() - 16), Scope.unowned(t::copy));
+            }
+        });
+    }
+
+    @Override
+    public long stateBytes() {
+        long b = 0;
+        for (Tensor t : buffers.values()) {
+            b += t.numel() * 4;
+        }
+        return b;
+    }
+}
