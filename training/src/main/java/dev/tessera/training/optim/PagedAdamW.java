@@ -1,0 +1,123 @@
+package dev.tessera.training.optim;
+
+import dev.tessera.core.Autograd;
+import dev.tessera.core.DType;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.core.TesseraException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * AdamW whose exp_avg / exp_avg_sq of large parameters (at least {@code minPagedValues}
+ * elements, 100,000 by default as bitsandbytes) live in a {@link PagedStateStore}. The update
+ * runs page by page — AdamW is elementwise, so each page of m and v is updated with the matching
+ * slice of the parameter and gradient by the same fused kernel, giving bitwise the same numbers
+ * as {@link AdamW}. Smaller parameters keep ordinary state tensors.
+ */
+public final class PagedAdamW extends AdamW {
+    public static final int DEFAULT_MIN_PAGED_VALUES = 100_000;
+
+    private final PagedStateStore store;
+    private final int minPagedValues;
+    private final long floatsPerPage;
+    /** first page of m; v's pages follow m's */
+    private final Map<String, int[]> pagesOf = new HashMap<>();
+
+    public PagedAdamW(List<ParamGroup> groups, double lr, double beta1, double beta2, double eps,
+                      PagedStateStore store, int minPagedValues) {
+        super(groups, lr, beta1, beta2, eps);
+        if (store.fastPages() < 2) {
+            throw new TesseraException("paged AdamW needs a fast tier of at least two pages (m and v of one slice)");
+        }
+        this.store = store;
+        this.minPagedValues = minPagedValues;
+        this.floatsPerPage = store.pageBytes() / 4;
+    }
+
+    @Override
+    protected void update(String key, Tensor p, double weightDecay) {
+        long n = p.numel();
+        if (n < minPagedValues) {
+            super.update(key, p, weightDecay);
+            return;
+        }
+        int perArray = (int) ((n + floatsPerPage - 1) / floatsPerPage);
+        int[] pages = pagesOf.computeIfAbsent(key, k -> new int[] {store.allocatePages(2 * perArray), perArray});
+        try (var ng = Autograd.noGrad(); var scope = Scope.open()) {
+            for (int i = 0; i < perArray; i++) {
+                long start = i * floatsPerPage;
+                int len = (int) Math.min(floatsPerPage, n - start);
+                // m's and v's page of this slice: the fast tier holds both (checked in the constructor)
+                MemorySegment mSeg = store.acquire(pages[0] + i);
+                MemorySegment vSeg = store.acquire(pages[0] + perArray + i);
+                Tensor m = Tensor.wrap(DType.F32, new int[] {len}, mSeg.asSlice(0, len * 4L));
+                Tensor v = Tensor.wrap(DType.F32, new int[] {len}, vSeg.asSlice(0, len * 4L));
+                Tensor pSlice = p.reshape(-1).narrow(0, (int) start, len);
+                Tensor gSlice = p.grad().reshape(-1).narrow(0, (int) start, len);
+                pSlice.setGrad(gSlice);
+                step(pSlice, m, v, weightDecay);
+            }
+        }
+    }
+
+    @Override
+    public Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>(super.stateDict());
+        List<MemorySegment> all = store.snapshot();
+        pagesOf.forEach((key, pages) -> {
+            for (int half = 0; half < 2; half++) {
+                int count = pages[1];
+                long total = count * floatsPerPage;
+                float[] data = new float[(int) total];
+                for (int i = 0; i < count; i++) {
+                    MemorySegment.copy(all.get(pages[0] + half * count + i), ValueLayout.JAVA_FLOAT_UNALIGNED, 0,
+                            data, (int) (i * floatsPerPage), (int) floatsPerPage);
+                }
+                Tensor t = Scope.unowned(() -> Tensor.of(data, data.length));
+                out.put("paged." + key + (half == 0 ? ".exp_avg" : ".exp_avg_sq"), t);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Tensor> saved) {
+        Map<String, Tensor> plain = new LinkedHashMap<>();
+        saved.forEach((k, t) -> {
+            if (!k.startsWith("paged.")) {
+                plain.put(k, t);
+            }
+        });
+        super.loadStateDict(plain);
+        saved.forEach((k, t) -> {
+            if (k.startsWith("paged.") && k.endsWith(".exp_avg")) {
+                String key = k.substring(6, k.length() - 8);
+                Tensor v = saved.get("paged." + key + ".exp_avg_sq");
+                int count = (int) (t.numel() / floatsPerPage);
+                int[] pages = pagesOf.computeIfAbsent(key, x -> new int[] {store.allocatePages(2 * count), count});
+                float[][] halves = {t.toFloatArray(), v.toFloatArray()};
+                for (int half = 0; half < 2; half++) {
+                    for (int i = 0; i < count; i++) {
+                        MemorySegment page = store.acquire(pages[0] + half * count + i);
+                        MemorySegment.copy(halves[half], (int) (i * floatsPerPage), page, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, (int) floatsPerPage);
+                    }
+                }
+            }
+        });
+    }
+
+    /** Pages moved between the tiers so far (in + out). */
+    public long pagesMoved() {
+        return store.pagesIn() + store.pagesOut();
+    }
+
+    @Override
+    public long stateBytes() {
+        return super.stateBytes() + (long) store.pages() * store.pageBytes();
+    }
+}
