@@ -1,0 +1,93 @@
+package dev.tessera.quant;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * Single-thread 4-bit dequantization throughput against {@link MemorySegment#copy} of a buffer
+ * the size of the output, in the same run. Throughput counts bytes written (F32: 4 per element,
+ * BF16: 2); a copy of B bytes reads B and writes B, the dequantizer reads 0.5625 bytes per
+ * element (packed nibbles + one float absmax per 64) and writes 4 or 2.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -cp ... dev.tessera.quant.DequantBenchmark [elements] [reps]
+ * </pre>
+ */
+final class DequantBenchmark {
+    private DequantBenchmark() {}
+
+    static void main(String[] args) {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 1 << 24;
+        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 15;
+        int blocksize = 64;
+        Random rng = new Random(42);
+        float[] w = new float[n];
+        for (int i = 0; i < n; i++) {
+            w[i] = (float) rng.nextGaussian();
+        }
+        Quantized4Bit q = Quantized4Bit.quantize(w, new long[] {n}, QuantType.NF4, blocksize, false);
+        float[] absmax = q.state().absmaxF32();
+        float[] code = q.state().code();
+        long blocks = absmax.length;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment packed = arena.allocate(q.packed().length, 64);
+            MemorySegment.copy(MemorySegment.ofArray(q.packed()), 0, packed, 0, q.packed().length);
+            MemorySegment f32 = arena.allocate(4L * n, 64);
+            MemorySegment bf16 = arena.allocate(2L * n, 64);
+            MemorySegment copySrc = arena.allocate(4L * n, 64);
+            MemorySegment copyDst = arena.allocate(4L * n, 64);
+            copySrc.fill((byte) 1);
+            copyDst.fill((byte) 0);
+            f32.fill((byte) 0);
+            bf16.fill((byte) 0);
+
+            System.out.printf("4-bit dequant, %d elements (NF4, blocksize %d), 1 thread, %s, best of %d%n",
+                    n, blocksize, Dequant4Vector.SUPPORTED ? Dequant4Vector.INTS + "" : "no usable vector species", reps);
+            double copyF32 = seconds(reps, () -> MemorySegment.copy(copySrc, 0, copyDst, 0, 4L * n));
+            double copyBf16 = seconds(reps, () -> MemorySegment.copy(copySrc, 0, copyDst, 0, 2L * n));
+            double vecF32 = seconds(reps, () -> Dequant4Vector.toF32(packed, absmax, code, blocksize, n, 0, blocks, f32));
+            double vecBf16 = seconds(reps, () -> Dequant4Vector.toBf16(packed, absmax, code, blocksize, n, 0, blocks, bf16));
+            double scalarF32 = seconds(Math.max(3, reps / 5),
+                    () -> Dequant4Scalar.toF32(packed, absmax, code, blocksize, 0, n, f32));
+            check(f32, w, absmax, blocksize);
+
+            report("MemorySegment.copy, F32-sized", 4.0 * n, copyF32, copyF32);
+            report("dequant -> F32 (Vector API)", 4.0 * n, vecF32, copyF32);
+            report("dequant -> F32 (scalar)", 4.0 * n, scalarF32, copyF32);
+            report("MemorySegment.copy, BF16-sized", 2.0 * n, copyBf16, copyBf16);
+            report("dequant -> BF16 (Vector API)", 2.0 * n, vecBf16, copyBf16);
+        }
+    }
+
+    private static double seconds(int reps, Runnable body) {
+        for (int i = 0; i < 3; i++) {
+            body.run();
+        }
+        double[] t = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            long start = System.nanoTime();
+            body.run();
+            t[i] = (System.nanoTime() - start) / 1e9;
+        }
+        Arrays.sort(t);
+        return t[0];
+    }
+
+    private static void report(String what, double bytesWritten, double seconds, double copySeconds) {
+        System.out.printf("  %-32s %8.2f ms  %7.2f GB/s written  %5.2fx the copy's GB/s%n",
+                what, seconds * 1e3, bytesWritten / seconds / 1e9, copySeconds / seconds);
+    }
+
+    /** Guards against a kernel that is fast because it is wrong. */
+    private static void check(MemorySegment f32, float[] w, float[] absmax, int blocksize) {
+        for (int i = 0; i < w.length; i += 997) {
+            float got = f32.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            if (Math.abs(got - w[i]) > 0.5 * absmax[i / blocksize]) {
+                throw new IllegalStateException("dequantized element " + i + " is " + got + ", expected about " + w[i]);
+            }
+        }
+    }
+}
