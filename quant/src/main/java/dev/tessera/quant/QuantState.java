@@ -19,7 +19,7 @@ import java.util.function.Supplier;
  * <p>{@link #toTensors} / {@link #fromTensors} use bitsandbytes' checkpoint keys, so a state
  * read from a bitsandbytes file is written back byte for byte:
  * <pre>{@code
- * Quantized4Bit q = Quantized4Bit.quantize(weights, new long[] {out, in}, QuantType.NF4, 64, true);
+ * Quantized4Bit q = Quantized4Bit.quantize(new float[64 * 128], new long[] {64, 128}, QuantType.NF4, 64, true);
  * Map<String, StoredTensor> saved = q.state().toTensors("model.layers.0.mlp.up_proj.weight");
  * // .absmax (U8), .quant_map, .nested_absmax, .nested_quant_map, .quant_state.bitsandbytes__nf4
  * QuantState back = QuantState.fromTensors("model.layers.0.mlp.up_proj.weight", saved);

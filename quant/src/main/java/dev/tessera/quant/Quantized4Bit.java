@@ -13,8 +13,8 @@ import java.util.Objects;
  * nibble, and {@code state} what it takes to decode them.
  *
  * <pre>{@code
- * float[] w = ...;                                   // a [4096, 4096] weight, row-major
- * Quantized4Bit q = Quantized4Bit.quantize(w, new long[] {4096, 4096}, QuantType.NF4, 64, true);
+ * float[] w = new float[256 * 512];                  // a [256, 512] weight, row-major
+ * Quantized4Bit q = Quantized4Bit.quantize(w, new long[] {256, 512}, QuantType.NF4, 64, true);
  * float[] back = q.dequantize();                     // mean |w - back| ~ 0.073 for N(0, 1)
  * Map<String, StoredTensor> file = q.toTensors("model.layers.0.mlp.up_proj.weight");
  * Quantized4Bit again = Quantized4Bit.fromTensors("model.layers.0.mlp.up_proj.weight", file);
