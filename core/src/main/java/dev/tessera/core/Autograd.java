@@ -45,6 +45,32 @@ public final class Autograd {
         }
     }
 
+    /** The local gradient rule of a custom op: gradients of its inputs (null where not needed) from its output's. */
+    @FunctionalInterface
+    public interface BackwardRule {
+        Tensor[] apply(Tensor gradOutput);
+    }
+
+    /**
+     * Records {@code output} — computed by code outside core, e.g. a fused 4-bit matmul — as the
+     * result of op {@code name} on {@code inputs}, with {@code rule} as its backward. Returns
+     * {@code output}. Nothing is recorded when grad mode is off or no input requires grad;
+     * {@link #needsGrad} tells the rule which gradients to compute.
+     *
+     * <pre>{@code
+     * Tensor y = myKernel(x);
+     * return Autograd.record("my_op", y, g -> new Tensor[] {Autograd.needsGrad(x) ? myKernelBackward(g) : null}, x);
+     * }</pre>
+     */
+    public static Tensor record(String name, Tensor output, BackwardRule rule, Tensor... inputs) {
+        return Tensor.recordResult(output, name, rule::apply, inputs);
+    }
+
+    /** True when gradients flow to {@code t} (it requires grad and grad mode is on). */
+    public static boolean needsGrad(Tensor t) {
+        return t != null && t.requiresGrad();
+    }
+
     static void backward(Tensor root, Tensor rootGrad) {
         List<Tensor> order = reverseTopologicalOrder(root);
         Map<Tensor, Tensor> pending = new IdentityHashMap<>();
