@@ -1,0 +1,190 @@
+package dev.tessera.nn.io;
+
+import static dev.tessera.nn.io.IoErrors.error;
+
+import dev.tessera.core.DType;
+import dev.tessera.core.Tensor;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An open, memory-mapped safetensors file whose header has been fully validated. Tensors of
+ * dtypes Tessera has (F32 BF16 F16 I64 I32 U8 BOOL) are read in place; the others (F64 I16 I8
+ * F8_E4M3 F8_E5M2) are available as raw bytes, and {@link #load} converts the simple ones.
+ *
+ * <pre>{@code
+ * try (SafeTensorsFile f = SafeTensors.open(Path.of("model.safetensors"))) {
+ *     for (String name : f.names()) {
+ *         System.out.println(name + " " + f.dtypeName(name) + " " + Arrays.toString(f.shape(name)));
+ *     }
+ *     Tensor wte = f.tensor("transformer.wte.weight");  // reads the mapping, valid until close()
+ *     Tensor copy = f.load("transformer.wte.weight");   // owned by the current Scope
+ * }
+ * }</pre>
+ *
+ * In-place tensors and {@link #bytes} slices are read-only and become unusable when the file is
+ * closed; {@link #load} copies outlive it. Safe to read from several threads.
+ */
+public final class SafeTensorsFile implements AutoCloseable {
+    private static final ValueLayout.OfDouble F64_LE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final Path path;
+    private final Arena arena;
+    private final MemorySegment mapped;
+    private final SafeTensorsHeader header;
+    private volatile boolean closed;
+
+    private SafeTensorsFile(Path path, Arena arena, MemorySegment mapped, SafeTensorsHeader header) {
+        this.path = path;
+        this.arena = arena;
+        this.mapped = mapped;
+        this.header = header;
+    }
+
+    static SafeTensorsFile open(Path path) {
+        if (!Files.isRegularFile(path)) {
+            throw error(path, Files.exists(path) ? "not a regular file" : "no such file");
+        }
+        // Shared: the CPU backend reads tensors from its worker threads.
+        Arena arena = Arena.ofShared();
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = channel.size();
+            if (size < 8) {
+                throw error(path, "file is " + size + " bytes, too short for the 8-byte header length");
+            }
+            MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            return new SafeTensorsFile(path, arena, mapped, SafeTensorsHeader.parse(path, mapped));
+        } catch (IOException e) {
+            arena.close();
+            throw IoErrors.io(path, e);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Tensor names, sorted. */
+    public List<String> names() {
+        checkOpen();
+        return List.copyOf(header.entries().keySet());
+    }
+
+    public boolean contains(String name) {
+        checkOpen();
+        return header.entries().containsKey(name);
+    }
+
+    /** The dtype as the file names it: "F32", "BF16", "F8_E4M3", ... */
+    public String dtypeName(String name) {
+        return entry(name).dtype().name();
+    }
+
+    public int[] shape(String name) {
+        return entry(name).shape().clone();
+    }
+
+    /** The {@code __metadata__} strings, sorted by key (empty if the file has none). */
+    public Map<String, String> metadata() {
+        checkOpen();
+        return header.metadata();
+    }
+
+    /**
+     * The tensor read in place from the mapping, without copying. Valid until {@link #close};
+     * read-only (copy it before modifying). Fails for dtypes Tessera has not: use {@link #load} or
+     * {@link #bytes}.
+     */
+    public Tensor tensor(String name) {
+        SafeTensorsHeader.Entry e = entry(name);
+        if (e.dtype().tessera == null) {
+            throw error(path, name, e.dtype() + " has no Tessera dtype to read in place; use load() to convert or bytes() for the raw bytes");
+        }
+        return Tensor.wrap(e.dtype().tessera, e.shape(), slice(e));
+    }
+
+    /**
+     * A copy of the tensor owned by the current {@code Scope}; F64 becomes F32 (rounded to nearest)
+     * and I8, I16 become I32. F8 dtypes have no conversion: read them with {@link #bytes}.
+     */
+    public Tensor load(String name) {
+        SafeTensorsHeader.Entry e = entry(name);
+        MemorySegment src = slice(e);
+        if (e.dtype().tessera != null) {
+            return Tensor.fromBytes(e.dtype().tessera, e.shape(), src);
+        }
+        return switch (e.dtype()) {
+            case F64 -> {
+                Tensor out = Tensor.empty(DType.F32, e.shape());
+                MemorySegment dst = out.dataSegment();
+                for (long i = 0, n = out.numel(); i < n; i++) {
+                    dst.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) src.getAtIndex(F64_LE, i));
+                }
+                yield out;
+            }
+            case I16 -> {
+                Tensor out = Tensor.empty(DType.I32, e.shape());
+                MemorySegment dst = out.dataSegment();
+                for (long i = 0, n = out.numel(); i < n; i++) {
+                    dst.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i, src.getAtIndex(I16_LE, i));
+                }
+                yield out;
+            }
+            case I8 -> {
+                Tensor out = Tensor.empty(DType.I32, e.shape());
+                MemorySegment dst = out.dataSegment();
+                for (long i = 0, n = out.numel(); i < n; i++) {
+                    dst.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i, src.get(ValueLayout.JAVA_BYTE, i));
+                }
+                yield out;
+            }
+            default -> throw error(path, name, e.dtype() + " has no Tessera dtype and no conversion; read it with bytes()");
+        };
+    }
+
+    /** The tensor's raw little-endian bytes in the mapping (read-only, valid until {@link #close}). */
+    public MemorySegment bytes(String name) {
+        return slice(entry(name));
+    }
+
+    /** Unmaps the file; in-place tensors and byte slices from it become unusable. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            arena.close();
+        }
+    }
+
+    private SafeTensorsHeader.Entry entry(String name) {
+        checkOpen();
+        SafeTensorsHeader.Entry e = header.entries().get(name);
+        if (e == null) {
+            throw error(path, name, "no such tensor in the file");
+        }
+        return e;
+    }
+
+    private MemorySegment slice(SafeTensorsHeader.Entry e) {
+        return mapped.asSlice(header.dataStart() + e.begin(), e.byteSize());
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw error(path, "used after close()");
+        }
+    }
+}
