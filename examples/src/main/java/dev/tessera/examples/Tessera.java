@@ -2,6 +2,9 @@ package dev.tessera.examples;
 
 import dev.tessera.core.TesseraException;
 import dev.tessera.examples.cli.BenchCommand;
+import dev.tessera.examples.cli.DetokenizeCommand;
+import dev.tessera.examples.cli.InspectCommand;
+import dev.tessera.examples.cli.TokenizeCommand;
 import dev.tessera.examples.cli.NotBuiltCommands;
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -15,9 +18,9 @@ import picocli.CommandLine.Command;
 @Command(name = "tessera", mixinStandardHelpOptions = true, version = "tessera 0.1.0",
         description = "Fine-tune language models in Java: full fine-tuning, LoRA and QLoRA on CPU or GPU.",
         subcommands = {
-            NotBuiltCommands.Inspect.class,
-            NotBuiltCommands.Tokenize.class,
-            NotBuiltCommands.Detokenize.class,
+            InspectCommand.class,
+            TokenizeCommand.class,
+            DetokenizeCommand.class,
             NotBuiltCommands.Score.class,
             NotBuiltCommands.Generate.class,
             NotBuiltCommands.Train.class,

@@ -23,27 +23,6 @@ public final class NotBuiltCommands {
         }
     }
 
-    @Command(name = "inspect", description = "List the tensors of a safetensors file or model folder (not built yet).")
-    public static final class Inspect extends Pending {
-        String issue() {
-            return "issue 3, nn";
-        }
-    }
-
-    @Command(name = "tokenize", description = "Encode text to token ids (not built yet).")
-    public static final class Tokenize extends Pending {
-        String issue() {
-            return "issue 3, nn";
-        }
-    }
-
-    @Command(name = "detokenize", description = "Decode token ids to text (not built yet).")
-    public static final class Detokenize extends Pending {
-        String issue() {
-            return "issue 3, nn";
-        }
-    }
-
     @Command(name = "score", description = "Per-row loss of a model on a data file (not built yet).")
     public static final class Score extends Pending {
         String issue() {

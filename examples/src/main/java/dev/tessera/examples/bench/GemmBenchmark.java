@@ -1,0 +1,186 @@
+package dev.tessera.examples.bench;
+
+import dev.tessera.core.cpu.Gemm;
+import dev.tessera.core.cpu.Parallel;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * CPU GEMM throughput: Tessera's {@link Gemm} against PyTorch's {@code torch.matmul} on the same
+ * shapes and thread count, for 1024^3 and the GPT-2 (124M) training shapes at 256 tokens.
+ * PyTorch runs through {@code tools/bench/torch_matmul.py} with the repo's {@code .venv}; without
+ * it only Tessera's numbers are printed.
+ *
+ * <pre>{@code
+ * java --add-modules jdk.incubator.vector -cp ... dev.tessera.examples.bench.GemmBenchmark [--threads N] [--repeat R]
+ * }</pre>
+ */
+public final class GemmBenchmark {
+    /** One product C[m,n] = op(A)[m,k] · op(B)[k,n]. */
+    private record Shape(String name, int m, int n, int k, boolean transA, boolean transB) {
+        String dims() {
+            return m + "x" + k + (transA ? "ᵀ" : "") + " · " + k + "x" + n + (transB ? "ᵀ" : "");
+        }
+    }
+
+    private static final List<Shape> FORWARD = List.of(
+            new Shape("square", 1024, 1024, 1024, false, false),
+            new Shape("c_attn", 256, 2304, 768, false, false),
+            new Shape("mlp.c_fc", 256, 3072, 768, false, false),
+            new Shape("mlp.c_proj", 256, 768, 3072, false, false),
+            new Shape("lm_head", 256, 50257, 768, false, false));
+
+    private GemmBenchmark() {}
+
+    /**
+     * GFLOP/s of {@code Gemm.sgemm(transA, transB, m, n, k, ...)} on random data with tight
+     * leading dimensions: 2*m*n*k over the median of {@code repeat} timed calls after warm-up.
+     */
+    public static double measureGflops(int m, int n, int k, boolean transA, boolean transB, int repeat) {
+        if (m < 1 || n < 1 || k < 1 || repeat < 1) {
+            throw new IllegalArgumentException("gemm benchmark needs m, n, k, repeat >= 1, got m=" + m
+                    + " n=" + n + " k=" + k + " repeat=" + repeat);
+        }
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment a = random(arena, (long) m * k, 1);
+            MemorySegment b = random(arena, (long) k * n, 2);
+            MemorySegment c = arena.allocate((long) m * n * Float.BYTES, 64);
+            long lda = transA ? m : k, ldb = transB ? k : n;
+            Runnable call = () -> Gemm.sgemm(transA, transB, m, n, k, a, 0, lda, b, 0, ldb, 0f, c, 0, n);
+            double flops = 2.0 * m * n * k;
+            // Warm up for at least 3 calls and 1 s: the Vector API is only fast once C2 has
+            // compiled the kernel and the packing loops (the first call runs interpreted).
+            long warmEnd = System.nanoTime() + 1_000_000_000L;
+            for (int i = 0; i < 3 || System.nanoTime() < warmEnd; i++) {
+                call.run();
+            }
+            double[] seconds = new double[repeat];
+            for (int r = 0; r < repeat; r++) {
+                long t0 = System.nanoTime();
+                call.run();
+                seconds[r] = (System.nanoTime() - t0) * 1e-9;
+            }
+            Arrays.sort(seconds);
+            double median = repeat % 2 == 1 ? seconds[repeat / 2]
+                    : 0.5 * (seconds[repeat / 2 - 1] + seconds[repeat / 2]);
+            return flops / median / 1e9;
+        }
+    }
+
+    private static MemorySegment random(Arena arena, long count, long seed) {
+        MemorySegment s = arena.allocate(count * Float.BYTES, 64);
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (long i = 0; i < count; i++) {
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (rng.nextDouble() * 2 - 1));
+        }
+        return s;
+    }
+
+    public static void main(String[] args) throws IOException, InterruptedException {
+        int repeat = 10;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--threads" -> Parallel.setThreads(Integer.parseInt(args[++i]));
+                case "--repeat" -> repeat = Integer.parseInt(args[++i]);
+                default -> {
+                    System.err.println("usage: GemmBenchmark [--threads N] [--repeat R]");
+                    System.exit(2);
+                }
+            }
+        }
+        int threads = Parallel.threads();
+        System.out.printf("Tessera sgemm vs torch.matmul, float32, %d threads, %s species%n",
+                threads, jdk.incubator.vector.FloatVector.SPECIES_PREFERRED);
+        Map<String, Double> torch = torchGflops(FORWARD, threads);
+
+        System.out.printf("%n%-11s %-22s %10s %10s %7s%n", "shape", "m x k · k x n", "Tessera", "PyTorch", "ratio");
+        for (Shape s : FORWARD) {
+            double ours = measureGflops(s.m, s.n, s.k, false, false, repeat);
+            Double theirs = torch.get(s.m + "x" + s.k + "x" + s.n);
+            System.out.printf("%-11s %-22s %10.1f %10s %7s%n", s.name, s.dims(), ours,
+                    theirs == null ? "-" : String.format("%.1f", theirs),
+                    theirs == null ? "-" : String.format("%.2f", ours / theirs));
+        }
+
+        // Training also runs each layer's backward: with the weight W stored [in,out], the input
+        // gradient is dY·Wᵀ and the weight gradient Xᵀ·dY; with W stored [out,in] (Hugging Face
+        // nn.Linear) the forward itself is X·Wᵀ. None should be far slower than the forward.
+        System.out.printf("%nGPT-2 layer GEMMs, Tessera GFLOP/s (forward X·W, X·Wᵀ; backward dY·Wᵀ, Xᵀ·dY)%n");
+        System.out.printf("%-11s %10s %10s %10s %10s%n", "layer", "X·W", "X·Wᵀ", "dY·Wᵀ", "Xᵀ·dY");
+        for (Shape s : FORWARD.subList(1, FORWARD.size())) {
+            System.out.printf("%-11s %10.1f %10.1f %10.1f %10.1f%n", s.name,
+                    measureGflops(s.m, s.n, s.k, false, false, repeat),
+                    measureGflops(s.m, s.n, s.k, false, true, repeat),
+                    measureGflops(s.m, s.k, s.n, false, true, repeat),
+                    measureGflops(s.k, s.n, s.m, true, false, repeat));
+        }
+    }
+
+    /** Runs tools/bench/torch_matmul.py; GFLOP/s keyed "MxKxN", or empty if PyTorch is missing. */
+    private static Map<String, Double> torchGflops(List<Shape> shapes, int threads)
+            throws IOException, InterruptedException {
+        Map<String, Double> result = new HashMap<>();
+        Path root = repoRoot();
+        Path python = root == null ? null : root.resolve(".venv/bin/python");
+        Path script = root == null ? null : root.resolve("tools/bench/torch_matmul.py");
+        if (python == null || !Files.isExecutable(python) || !Files.isRegularFile(script)) {
+            System.out.println("PyTorch unavailable: no .venv/bin/python and tools/bench/torch_matmul.py"
+                    + " above the working directory (run tools/setup-python.sh)");
+            return result;
+        }
+        List<String> command = new ArrayList<>(List.of(python.toString(), script.toString(),
+                "--threads", Integer.toString(threads)));
+        for (Shape s : shapes) {
+            command.add(s.m + "x" + s.k + "x" + s.n);
+        }
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Pattern field = Pattern.compile("\"(m|n|k|gflops)\"\\s*:\\s*([0-9.eE+-]+)");
+        List<String> other = new ArrayList<>();
+        try (BufferedReader out = new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = out.readLine()) != null; ) {
+                Map<String, String> values = new HashMap<>();
+                Matcher matcher = field.matcher(line);
+                while (matcher.find()) {
+                    values.put(matcher.group(1), matcher.group(2));
+                }
+                if (values.size() == 4) {
+                    result.put(values.get("m") + "x" + values.get("k") + "x" + values.get("n"),
+                            Double.parseDouble(values.get("gflops")));
+                } else {
+                    other.add(line);
+                }
+            }
+        }
+        int exit = process.waitFor();
+        if (exit != 0) {
+            System.out.println("PyTorch unavailable: torch_matmul.py exited " + exit
+                    + (other.isEmpty() ? "" : ": " + other.getLast()));
+        }
+        return result;
+    }
+
+    private static Path repoRoot() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (Files.isRegularFile(dir.resolve("tools/bench/torch_matmul.py"))) {
+                return dir;
+            }
+        }
+        return null;
+    }
+}
