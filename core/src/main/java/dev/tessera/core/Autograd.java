@@ -66,6 +66,43 @@ public final class Autograd {
         return Tensor.recordResult(output, name, rule::apply, inputs);
     }
 
+    /**
+     * Gradient checkpointing: runs {@code block} on {@code x} without recording the tape, and
+     * recomputes it with the tape during backward, so the block's activations are not kept between
+     * forward and backward. Parameters used inside the block receive their gradients during that
+     * recomputation. {@code rng} (may be null) is the block's dropout generator: its state is
+     * replayed so the recomputation draws the same masks.
+     */
+    public static Tensor checkpoint(java.util.function.UnaryOperator<Tensor> block, Tensor x, Rng rng) {
+        if (!isGradEnabled()) {
+            return block.apply(x);
+        }
+        long[] rngBefore = rng == null ? null : rng.state();
+        Tensor out;
+        try (var ng = noGrad()) {
+            out = block.apply(x);
+        }
+        long[] rngAfter = rng == null ? null : rng.state();
+        // recorded even when x needs no gradient: parameters inside the block may
+        return out.detach().recordAlways("checkpoint", g -> {
+            Tensor input = x.detach().requiresGrad(x.requiresGrad());
+            Tensor recomputed;
+            if (rng != null) {
+                rng.setState(rngBefore);
+            }
+            try (var on = setGradEnabled(true)) {
+                recomputed = block.apply(input);
+                if (recomputed.requiresGrad()) {
+                    recomputed.backward(g);
+                }
+            }
+            if (rng != null) {
+                rng.setState(rngAfter);
+            }
+            return new Tensor[] {x.requiresGrad() ? input.grad() : null};
+        }, x);
+    }
+
     /** True when gradients flow to {@code t} (it requires grad and grad mode is on). */
     public static boolean needsGrad(Tensor t) {
         return t != null && t.requiresGrad();

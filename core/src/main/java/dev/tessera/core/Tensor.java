@@ -332,6 +332,13 @@ public final class Tensor {
         return this;
     }
 
+    /** Records a node even when no input requires grad (gradient checkpointing). */
+    Tensor recordAlways(String op, Node.BackwardRule rule, Tensor... inputs) {
+        this.requiresGrad = true;
+        this.gradFn = new Node(op, rule, inputs);
+        return this;
+    }
+
     private static boolean anyRequiresGrad(Tensor... ts) {
         if (!Autograd.isGradEnabled()) {
             return false;
