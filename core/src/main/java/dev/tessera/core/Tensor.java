@@ -1066,6 +1066,9 @@ public final class Tensor {
         if (other.shape.length == 1) {
             return matmul(other.unsqueeze(1)).squeeze(-1);
         }
+        if (Autocast.current() != null) {
+            return Autocast.round(Matmul.forward(Autocast.round(this), Autocast.round(other)));
+        }
         return Matmul.forward(this, other);
     }
 

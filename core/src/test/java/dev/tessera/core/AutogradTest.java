@@ -115,4 +115,18 @@ class AutogradTest {
         float[] grad = w.grad().toFloatArray();
         assertArrayEquals(forward, grad, "the recomputed mask equals the forward mask");
     }
+
+    @Test
+    void autocastRoundsMatmulOperandsAndResultToBf16() {
+        Tensor a = Tensor.of(new float[] {1f + 0x1p-10f}, 1, 1).requiresGrad(true);
+        Tensor b = Tensor.of(new float[] {3f}, 1, 1);
+        Tensor y;
+        try (var ac = Autocast.enable(DType.BF16)) {
+            y = a.matmul(b);
+        }
+        assertEquals(3f, y.item(), "1 + 2^-10 rounds to 1 in BF16");
+        y.sum().backward();
+        assertEquals(3f, a.grad().item());
+        assertEquals(3f * (1f + 0x1p-10f), a.detach().matmul(b).item(), "off again after close");
+    }
 }
