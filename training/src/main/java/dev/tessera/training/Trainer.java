@@ -1,0 +1,503 @@
+package dev.tessera.training;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tessera.core.Autocast;
+import dev.tessera.core.Autograd;
+import dev.tessera.core.DType;
+import dev.tessera.core.Rng;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.core.TesseraException;
+import dev.tessera.nn.Module;
+import dev.tessera.nn.io.SafeTensors;
+import dev.tessera.nn.io.SafeTensorsFile;
+import dev.tessera.training.data.Batch;
+import dev.tessera.training.data.DataLoader;
+import dev.tessera.training.data.Example;
+import dev.tessera.training.optim.AdamW;
+import dev.tessera.training.optim.AdamW8bit;
+import dev.tessera.training.optim.GradClipping;
+import dev.tessera.training.optim.LrSchedule;
+import dev.tessera.training.optim.Optimizer;
+import dev.tessera.training.optim.PagedAdamW;
+import dev.tessera.training.optim.PagedStateStore;
+import dev.tessera.training.optim.ParamGroup;
+import dev.tessera.training.optim.Sgd;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Trains a model on SFT examples, like Hugging Face's {@code Trainer}: optimizer and schedule
+ * from {@link TrainingArguments}, gradient accumulation (token-weighted, so it equals the large
+ * batch), clipping, mixed precision, a progress bar on stderr, {@code metrics.jsonl},
+ * {@code loss.png}, atomic checkpoints and exact resume.
+ *
+ * <pre>{@code
+ * CausalLM model = CausalLM.load(Path.of("gpt2"));
+ * Trainer trainer = new Trainer(model, model::loss, dir -> model.save(dir), train, eval, padId,
+ *         new TrainingArguments(Path.of("out")).learningRate(1e-4).maxSteps(100));
+ * TrainingResult result = trainer.train();
+ * }</pre>
+ *
+ * A checkpoint folder {@code checkpoint-N} holds {@code trainable.safetensors} (the trained
+ * parameters), {@code optimizer.safetensors} and {@code trainer_state.json} (step, data position,
+ * RNG state, loss scale, log history), so a resumed run continues with the same losses.
+ */
+public final class Trainer {
+    /** Mean loss over the labelled next-token predictions of a batch [B, T]. */
+    @FunctionalInterface
+    public interface LossFunction {
+        Tensor loss(Tensor inputIds, Tensor labels);
+    }
+
+    /** Writes the trained result (an adapter folder or a full model folder). */
+    @FunctionalInterface
+    public interface ModelSaver {
+        void save(Path dir);
+    }
+
+    /** What a run produced. */
+    public record TrainingResult(long steps, double finalTrainLoss, Double evalLoss, Double evalPerplexity,
+                                 List<Double> stepLosses, Path outputDir) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Module model;
+    private final LossFunction lossFn;
+    private final ModelSaver saver;
+    private final List<Example> train, eval;
+    private final int padId;
+    private final TrainingArguments args;
+    private final Rng dropoutRng;
+    private final List<TrainerCallback> callbacks = new ArrayList<>();
+
+    public Trainer(Module model, LossFunction lossFn, ModelSaver saver, List<Example> train, List<Example> eval,
+                   int padId, TrainingArguments args) {
+        this(model, lossFn, saver, train, eval, padId, args, null);
+    }
+
+    /** With the model's dropout generator, so checkpoints capture and restore its state. */
+    public Trainer(Module model, LossFunction lossFn, ModelSaver saver, List<Example> train, List<Example> eval,
+                   int padId, TrainingArguments args, Rng dropoutRng) {
+        args.validate();
+        if (train.isEmpty()) {
+            throw new TesseraException("training data is empty");
+        }
+        this.model = model;
+        this.lossFn = lossFn;
+        this.saver = saver;
+        this.train = train;
+        this.eval = eval == null ? List.of() : eval;
+        this.padId = padId;
+        this.args = args;
+        this.dropoutRng = dropoutRng;
+    }
+
+    /** Adds a callback notified after every optimizer step and log line. */
+    public Trainer addCallback(TrainerCallback callback) {
+        callbacks.add(callback);
+        return this;
+    }
+
+    /** Total optimizer steps this run will take. */
+    public long totalSteps(DataLoader loader) {
+        if (args.maxSteps > 0) {
+            return args.maxSteps;
+        }
+        long perEpoch = Math.max(1, (loader.batchesPerEpoch() + args.gradientAccumulationSteps - 1) / args.gradientAccumulationSteps);
+        return (long) Math.ceil(perEpoch * args.numTrainEpochs);
+    }
+
+    public TrainingResult train() {
+        Map<String, Tensor> trainable = model.trainableParameters();
+        if (trainable.isEmpty()) {
+            throw new TesseraException("the model has no trainable parameters");
+        }
+        DataLoader loader = new DataLoader(train, args.perDeviceTrainBatchSize, padId, args.shuffle, args.seed);
+        long total = totalSteps(loader);
+        long warmup = args.warmupSteps > 0 ? args.warmupSteps : (long) Math.ceil(args.warmupRatio * total);
+        LrSchedule schedule = LrSchedule.named(args.lrSchedulerType, warmup, total);
+        List<ParamGroup> groups = ParamGroup.decayAllButBiasesAndNorms(trainable, args.weightDecay);
+        PagedStateStore store = args.optim.startsWith("paged")
+                ? new PagedStateStore(1 << 20, Math.max(2L << 20, args.pagedFastBudgetBytes), args.outputDir.resolve(".pages"))
+                : null;
+        try {
+            Optimizer optimizer = newOptimizer(groups, store);
+            return run(trainable, loader, total, schedule, optimizer);
+        } finally {
+            if (store != null) {
+                store.close();
+            }
+        }
+    }
+
+    private Optimizer newOptimizer(List<ParamGroup> groups, PagedStateStore store) {
+        double lr = args.learningRate, b1 = args.adamBeta1, b2 = args.adamBeta2, eps = args.adamEpsilon;
+        return switch (args.optim) {
+            case "adamw" -> new AdamW(groups, lr, b1, b2, eps);
+            case "sgd" -> new Sgd(groups, lr);
+            case "adamw8bit" -> new AdamW8bit(groups, lr, b1, b2, eps, null);
+            case "paged-adamw" -> new PagedAdamW(groups, lr, b1, b2, eps, store, PagedAdamW.DEFAULT_MIN_PAGED_VALUES);
+            case "paged-adamw8bit" -> new AdamW8bit(groups, lr, b1, b2, eps, store);
+            default -> throw new TesseraException("optimizer: expected adamw, sgd, adamw8bit, paged-adamw or paged-adamw8bit, got '"
+                    + args.optim + "'");
+        };
+    }
+
+    private TrainingResult run(Map<String, Tensor> trainable, DataLoader loader, long total, LrSchedule schedule,
+                               Optimizer optimizer) {
+        List<Tensor> params = List.copyOf(trainable.values());
+        RunState state = new RunState();
+        if (args.resumeFromCheckpoint != null) {
+            resume(args.resumeFromCheckpoint, trainable, optimizer, loader, state);
+        }
+        Path metrics = args.outputDir.resolve("metrics.jsonl");
+        try {
+            Files.createDirectories(args.outputDir);
+            if (args.resumeFromCheckpoint == null) {
+                Files.deleteIfExists(metrics);
+            }
+        } catch (IOException e) {
+            throw new TesseraException(args.outputDir + ": cannot create the output folder: " + e.getMessage(), e);
+        }
+        Progress progress = new Progress(total, args.progress);
+        model.train(true);
+        long tokensSinceLog = 0;
+        long logStart = System.nanoTime();
+        try (BufferedWriter log = Files.newBufferedWriter(metrics, StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            for (long step = state.step; step < total; step++) {
+                double lr = args.learningRate * schedule.factor(step);
+                optimizer.setLearningRate(lr);
+                StepOutcome outcome = trainStep(loader, params, optimizer, state);
+                state.step = step + 1;
+                state.stepLosses.add(outcome.loss);
+                tokensSinceLog += outcome.tokens;
+                progress.update(state.step, epochOf(loader), outcome.loss, lr);
+                if (state.step % args.loggingSteps == 0 || state.step == total) {
+                    double seconds = (System.nanoTime() - logStart) / 1e9;
+                    ObjectNode line = JSON.createObjectNode();
+                    line.put("step", state.step);
+                    line.put("epoch", epochOf(loader));
+                    line.put("loss", outcome.loss);
+                    line.put("lr", lr);
+                    line.put("grad_norm", outcome.gradNorm);
+                    line.put("tokens_per_s", tokensSinceLog / Math.max(seconds, 1e-9));
+                    if (outcome.skipped) {
+                        line.put("skipped", true);
+                    }
+                    log.write(JSON.writeValueAsString(line));
+                    log.newLine();
+                    log.flush();
+                    state.history.add(line);
+                    tokensSinceLog = 0;
+                    logStart = System.nanoTime();
+                    for (TrainerCallback c : callbacks) {
+                        c.onLog(line);
+                    }
+                }
+                if (args.evalSteps > 0 && state.step % args.evalSteps == 0 && !eval.isEmpty()) {
+                    double e = evaluate();
+                    model.train(true);
+                    ObjectNode line = JSON.createObjectNode();
+                    line.put("step", state.step);
+                    line.put("eval_loss", e);
+                    log.write(JSON.writeValueAsString(line));
+                    log.newLine();
+                    log.flush();
+                    state.history.add(line);
+                }
+                if (args.saveSteps > 0 && state.step % args.saveSteps == 0 && state.step < total) {
+                    saveCheckpoint(trainable, optimizer, loader, state);
+                }
+                for (TrainerCallback c : callbacks) {
+                    c.onStep(state.step, outcome.loss);
+                }
+            }
+            progress.finish();
+            Double evalLoss = null;
+            if (!eval.isEmpty()) {
+                evalLoss = evaluate();
+                ObjectNode line = JSON.createObjectNode();
+                line.put("step", state.step);
+                line.put("eval_loss", evalLoss);
+                line.put("eval_perplexity", Math.exp(evalLoss));
+                log.write(JSON.writeValueAsString(line));
+                log.newLine();
+                state.history.add(line);
+            }
+            saver.save(args.outputDir);
+            drawLossCurve(state.history, args.outputDir.resolve("loss.png"));
+            double last = state.stepLosses.isEmpty() ? Double.NaN : state.stepLosses.get(state.stepLosses.size() - 1);
+            return new TrainingResult(state.step, last, evalLoss, evalLoss == null ? null : Math.exp(evalLoss),
+                    List.copyOf(state.stepLosses), args.outputDir);
+        } catch (IOException e) {
+            throw new TesseraException(metrics + ": " + e.getMessage(), e);
+        }
+    }
+
+    private double epochOf(DataLoader loader) {
+        return loader.epoch() + (double) loader.state().position() / Math.max(1, loader.batchesPerEpoch());
+    }
+
+    private record StepOutcome(double loss, double gradNorm, long tokens, boolean skipped) {}
+
+    /** One optimizer step over gradientAccumulationSteps micro-batches. */
+    private StepOutcome trainStep(DataLoader loader, List<Tensor> params, Optimizer optimizer, RunState state) {
+        List<Batch> micro = new ArrayList<>();
+        long labelled = 0, tokens = 0;
+        for (int i = 0; i < args.gradientAccumulationSteps; i++) {
+            Batch b = loader.next();
+            micro.add(b);
+            labelled += countTargets(b);
+            tokens += (long) b.size() * b.length();
+        }
+        double lossSum = 0;
+        DType autocast = args.bf16 ? DType.BF16 : args.fp16 ? DType.F16 : null;
+        for (Batch b : micro) {
+            long count = countTargets(b);
+            if (count == 0) {
+                continue;
+            }
+            try (var scope = Scope.open()) {
+                Tensor ids = tensor(b.inputIds());
+                Tensor labels = tensor(b.labels());
+                Tensor loss;
+                if (autocast != null) {
+                    try (var ac = Autocast.enable(autocast)) {
+                        loss = lossFn.loss(ids, labels);
+                    }
+                } else {
+                    loss = lossFn.loss(ids, labels);
+                }
+                // token-weighted: the accumulated gradient equals the gradient of the large batch's mean
+                float weight = (float) count / labelled;
+                float scale = args.fp16 ? (float) state.lossScale : 1f;
+                loss.mul(weight * scale).backward();
+                lossSum += (double) loss.item() * count;
+            }
+        }
+        boolean skipped = false;
+        if (args.fp16) {
+            skipped = !unscaleAndCheck(params, state);
+        }
+        double gradNorm = Double.NaN;
+        if (!skipped) {
+            gradNorm = args.maxGradNorm > 0 ? GradClipping.clipGradNorm(params, args.maxGradNorm) : Double.NaN;
+            optimizer.step();
+        }
+        optimizer.zeroGrad();
+        return new StepOutcome(labelled == 0 ? Double.NaN : lossSum / labelled, gradNorm, tokens, skipped);
+    }
+
+    /** FP16 dynamic loss scaling: unscale the gradients; on inf/NaN skip the step and halve the scale. */
+    private boolean unscaleAndCheck(List<Tensor> params, RunState state) {
+        boolean finite = true;
+        try (var ng = Autograd.noGrad(); var scope = Scope.open()) {
+            for (Tensor p : params) {
+                if (p.grad() != null) {
+                    p.grad().mulInPlace((float) (1 / state.lossScale));
+                    float s = p.grad().abs().sum().item();
+                    finite &= Float.isFinite(s);
+                }
+            }
+        }
+        if (!finite) {
+            state.lossScale /= 2;
+            state.goodSteps = 0;
+            return false;
+        }
+        if (++state.goodSteps % 2000 == 0) {
+            state.lossScale *= 2;
+        }
+        return true;
+    }
+
+    /** Next-token targets of a batch: labels at positions 1.. that are not -100. */
+    static long countTargets(Batch b) {
+        long n = 0;
+        for (int[] row : b.labels()) {
+            for (int t = 1; t < row.length; t++) {
+                if (row[t] != Example.IGNORE_INDEX) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    private static Tensor tensor(int[][] rows) {
+        int b = rows.length, t = b == 0 ? 0 : rows[0].length;
+        int[] flat = new int[b * t];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(rows[i], 0, flat, i * t, t);
+        }
+        return Tensor.ofInts(flat, b, t);
+    }
+
+    /** Mean loss over every labelled next-token prediction of the eval set. */
+    public double evaluate() {
+        model.train(false);
+        double sum = 0;
+        long count = 0;
+        try (var ng = Autograd.noGrad()) {
+            for (int i = 0; i < eval.size(); i += args.perDeviceEvalBatchSize) {
+                Batch b = Batch.collate(eval.subList(i, Math.min(eval.size(), i + args.perDeviceEvalBatchSize)), padId);
+                long c = countTargets(b);
+                if (c == 0) {
+                    continue;
+                }
+                try (var scope = Scope.open()) {
+                    sum += (double) lossFn.loss(tensor(b.inputIds()), tensor(b.labels())).item() * c;
+                    count += c;
+                }
+            }
+        }
+        return count == 0 ? Double.NaN : sum / count;
+    }
+
+    // ------------------------------------------------------------------ checkpoints
+
+    private static final class RunState {
+        long step;
+        double lossScale = 65536;
+        long goodSteps;
+        List<Double> stepLosses = new ArrayList<>();
+        List<ObjectNode> history = new ArrayList<>();
+    }
+
+    private void saveCheckpoint(Map<String, Tensor> trainable, Optimizer optimizer, DataLoader loader, RunState state) {
+        Path target = args.outputDir.resolve("checkpoint-" + state.step);
+        Path tmp = args.outputDir.resolve(".tmp-checkpoint-" + state.step);
+        try {
+            deleteRecursively(tmp);
+            Files.createDirectories(tmp);
+            SafeTensors.write(tmp.resolve("trainable.safetensors"), trainable);
+            SafeTensors.write(tmp.resolve("optimizer.safetensors"), optimizer.stateDict());
+            ObjectNode json = JSON.createObjectNode();
+            json.put("global_step", state.step);
+            json.put("epoch", loader.state().epoch());
+            json.put("position", loader.state().position());
+            json.put("loss_scale", state.lossScale);
+            json.put("good_steps", state.goodSteps);
+            if (dropoutRng != null) {
+                ArrayNode rng = json.putArray("dropout_rng");
+                for (long v : dropoutRng.state()) {
+                    rng.add(v);
+                }
+            }
+            ArrayNode losses = json.putArray("step_losses");
+            state.stepLosses.forEach(losses::add);
+            ArrayNode hist = json.putArray("log_history");
+            state.history.forEach(hist::add);
+            Files.writeString(tmp.resolve("trainer_state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+            deleteRecursively(target);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new TesseraException(target + ": cannot write checkpoint: " + e.getMessage(), e);
+        }
+        pruneCheckpoints();
+    }
+
+    private void pruneCheckpoints() {
+        if (args.saveTotalLimit <= 0) {
+            return;
+        }
+        try (var list = Files.list(args.outputDir)) {
+            List<Path> checkpoints = list.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
+                    .sorted(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(11))))
+                    .toList();
+            for (int i = 0; i < checkpoints.size() - args.saveTotalLimit; i++) {
+                deleteRecursively(checkpoints.get(i));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void resume(Path dir, Map<String, Tensor> trainable, Optimizer optimizer, DataLoader loader, RunState state) {
+        Path stateFile = dir.resolve("trainer_state.json");
+        if (!Files.isRegularFile(stateFile)) {
+            throw new TesseraException(dir + ": not a checkpoint folder (no trainer_state.json)");
+        }
+        try (SafeTensorsFile weights = SafeTensors.open(dir.resolve("trainable.safetensors"));
+             SafeTensorsFile opt = SafeTensors.open(dir.resolve("optimizer.safetensors"))) {
+            try (var ng = Autograd.noGrad()) {
+                for (var e : trainable.entrySet()) {
+                    if (!weights.contains(e.getKey())) {
+                        throw new TesseraException(dir + ": checkpoint lacks trainable parameter " + e.getKey());
+                    }
+                    e.getValue().copyFrom(weights.tensor(e.getKey()));
+                }
+            }
+            Map<String, Tensor> optState = new HashMap<>();
+            for (String name : opt.names()) {
+                optState.put(name, opt.tensor(name));
+            }
+            optimizer.loadStateDict(optState);
+            var json = JSON.readTree(stateFile.toFile());
+            state.step = json.get("global_step").asLong();
+            state.lossScale = json.get("loss_scale").asDouble();
+            state.goodSteps = json.get("good_steps").asLong();
+            loader.restore(new DataLoader.State(json.get("epoch").asInt(), json.get("position").asInt()));
+            if (dropoutRng != null && json.has("dropout_rng")) {
+                var r = json.get("dropout_rng");
+                dropoutRng.setState(new long[] {r.get(0).asLong(), r.get(1).asLong()});
+            }
+            json.get("step_losses").forEach(n -> state.stepLosses.add(n.asDouble()));
+            json.get("log_history").forEach(n -> state.history.add((ObjectNode) n));
+        } catch (IOException e) {
+            throw new TesseraException(stateFile + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var walk = Files.walk(p)) {
+            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
+    }
+
+    static void drawLossCurve(List<ObjectNode> history, Path png) {
+        List<double[]> trainPts = new ArrayList<>(), evalPts = new ArrayList<>();
+        for (ObjectNode n : history) {
+            if (n.has("loss")) {
+                trainPts.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
+            }
+            if (n.has("eval_loss")) {
+                evalPts.add(new double[] {n.get("step").asDouble(), n.get("eval_loss").asDouble()});
+            }
+        }
+        LineChart chart = new LineChart("Loss", "step", "loss");
+        chart.series("train", col(trainPts, 0), col(trainPts, 1));
+        if (!evalPts.isEmpty()) {
+            chart.series("eval", col(evalPts, 0), col(evalPts, 1));
+        }
+        chart.writePng(png);
+    }
+
+    private static double[] col(List<double[]> pts, int i) {
+        double[] out = new double[pts.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = pts.get(k)[i];
+        }
+        return out;
+    }
+}
