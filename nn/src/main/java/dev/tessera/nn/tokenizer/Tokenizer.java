@@ -10,12 +10,18 @@ import java.util.OptionalInt;
  * int[] ids = tok.encode("Hello world");   // [15496, 995]
  * String text = tok.decode(ids);           // "Hello world"
  * }</pre>
+ *
+ * <p>Implementations are immutable and safe to share between threads.
  */
 public interface Tokenizer {
     /** Encodes text without adding BOS/EOS; special tokens written in the text are recognised. */
     int[] encode(String text);
 
-    /** Decodes ids back to text; for byte-level BPE {@code decode(encode(s)).equals(s)}. */
+    /**
+     * Decodes ids back to text, special tokens included; ids that name no token are skipped, as in
+     * Hugging Face. For byte-level BPE {@code decode(encode(s)).equals(s)} for every string without
+     * lone surrogates (which UTF-8 cannot carry: they come back as U+FFFD).
+     */
     String decode(int[] ids);
 
     /** Vocabulary size including added tokens. */
