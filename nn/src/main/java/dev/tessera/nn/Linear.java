@@ -1,0 +1,80 @@
+package dev.tessera.nn;
+
+import dev.tessera.core.Rng;
+import dev.tessera.core.Tensor;
+import dev.tessera.core.TesseraException;
+import java.util.Arrays;
+
+/**
+ * PyTorch's {@code nn.Linear}: weight {@code [out, in]}, optional bias {@code [out]},
+ * {@code y = x · Wᵀ + b}. The transposed weight is a view handed to GEMM as a transpose, so
+ * nothing is copied.
+ *
+ * <pre>{@code
+ * Linear proj = new Linear(768, 3072, true, new Rng(0));   // PyTorch's default init
+ * Tensor y = proj.forward(x);                                // x [B, T, 768] -> [B, T, 3072]
+ * }</pre>
+ */
+public final class Linear extends Module implements LinearLayer {
+    private final Tensor weight;
+    private final Tensor bias;
+
+    /** PyTorch's default initialisation: weight and bias U(-1/sqrt(in), 1/sqrt(in)). */
+    public Linear(int in, int out, boolean bias, Rng rng) {
+        this(ParameterSource.random(rng), in, out, bias, Init.uniform(1 / Math.sqrt(in)), Init.uniform(1 / Math.sqrt(in)));
+    }
+
+    /** Weight {@code [out, in]} from {@code source} (filled by {@code weightInit} when fresh), bias zeros. */
+    public Linear(ParameterSource source, int in, int out, boolean bias, Init weightInit) {
+        this(source, in, out, bias, weightInit, Init.zeros());
+    }
+
+    private Linear(ParameterSource source, int in, int out, boolean bias, Init weightInit, Init biasInit) {
+        if (in <= 0 || out <= 0) {
+            throw new TesseraException("Linear: sizes must be positive, got in=" + in + " out=" + out);
+        }
+        this.weight = addParameter("weight", source.tensor("weight", new int[] {out, in}, weightInit));
+        this.bias = bias ? addParameter("bias", source.tensor("bias", new int[] {out}, biasInit)) : null;
+    }
+
+    /** Wraps existing tensors (e.g. an output head tied to the embedding): weight {@code [out, in]}, bias {@code [out]} or null. */
+    public Linear(Tensor weight, Tensor bias) {
+        if (weight.dim() != 2 || (bias != null && !Arrays.equals(bias.shape(), new int[] {weight.size(0)}))) {
+            throw new TesseraException("Linear: expected weight [out, in] and bias [out], got " + Arrays.toString(weight.shape())
+                    + (bias == null ? "" : " and " + Arrays.toString(bias.shape())));
+        }
+        this.weight = addParameter("weight", weight);
+        this.bias = bias == null ? null : addParameter("bias", bias);
+    }
+
+    // x (..., in) -> (..., out)
+    @Override
+    public Tensor forward(Tensor x) {
+        return LinearOp.forward(x, weight, bias, true);
+    }
+
+    @Override
+    public int inFeatures() {
+        return weight.size(1);
+    }
+
+    @Override
+    public int outFeatures() {
+        return weight.size(0);
+    }
+
+    @Override
+    public Tensor weight() {
+        return weight;
+    }
+
+    @Override
+    public Tensor bias() {
+        return bias;
+    }
+
+    @Override
+    protected String extraRepr() {
+        return "in=" + inFeatures() + ", out=" + outFeatures() + ", bias=" + (bias != null);
+    }
+}

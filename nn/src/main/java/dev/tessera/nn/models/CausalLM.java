@@ -1,0 +1,239 @@
+package dev.tessera.nn.models;
+
+import dev.tessera.core.Autograd;
+import dev.tessera.core.DType;
+import dev.tessera.core.Rng;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.core.TesseraException;
+import dev.tessera.nn.Embedding;
+import dev.tessera.nn.KvCache;
+import dev.tessera.nn.LinearLayer;
+import dev.tessera.nn.Module;
+import dev.tessera.nn.ParameterSource;
+import dev.tessera.nn.io.CheckpointReader;
+import dev.tessera.nn.io.Checkpoints;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A decoder-only language model in Hugging Face's layout ({@code GPT2LMHeadModel},
+ * {@code LlamaForCausalLM} and its relatives): token ids in, next-token logits out.
+ *
+ * <pre>{@code
+ * CausalLM model = CausalLM.load(Path.of("models/gpt2"));     // config.json + safetensors
+ * Tensor ids = Tensor.ofInts(new int[] {464, 3290, 318}, 1, 3);
+ * Tensor logits = model.logits(ids);                          // [1, 3, vocab]
+ * Tensor loss = model.loss(ids, ids);                         // HF-style shifted mean CE
+ * loss.backward();
+ * model.save(Path.of("out"));                                 // config.json + model.safetensors
+ * }</pre>
+ *
+ * Compute is F32: BF16 and F16 checkpoints are converted to F32 when loaded, and {@link #save}
+ * writes F32. Parameter names are Hugging Face's; a tied output head shares the embedding's
+ * tensor and is neither listed nor saved separately, as transformers does.
+ */
+public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaModel {
+    private final ModelConfig config;
+    private final Rng dropoutRng;
+    private CheckpointReader mapped; // open while parameters read a checkpoint in place
+
+    CausalLM(ModelConfig config, Rng dropoutRng) {
+        this.config = config;
+        this.dropoutRng = dropoutRng;
+    }
+
+    // ---------------------------------------------------------------- construction
+
+    /** Loads {@code config.json} and the weights of a Hugging Face model folder (copied into memory, F32). */
+    public static CausalLM load(Path dir) {
+        return load(dir, false);
+    }
+
+    /**
+     * Loads a model folder. With {@code inPlace}, F32 weights are read from the memory-mapped
+     * checkpoint without a copy: fast and light, but read-only, so the model comes back frozen
+     * (use it as a base for adapters, or for inference); {@link #release()} unmaps it.
+     * BF16/F16 weights are always converted to F32 copies. Missing, unexpected and mis-shaped
+     * tensors are reported together in one error.
+     */
+    public static CausalLM load(Path dir, boolean inPlace) {
+        ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
+        CheckpointReader ckpt = Checkpoints.open(dir);
+        CausalLM model = null;
+        try {
+            CheckpointSource source = new CheckpointSource(ckpt, dir, inPlace);
+            model = build(config, source, 0);
+            source.finish(config);
+            if (inPlace) {
+                model.requiresGrad(false);
+                model.mapped = ckpt;
+            }
+            return model;
+        } catch (RuntimeException | Error e) {
+            if (model != null) {
+                model.release();
+            }
+            throw e;
+        } finally {
+            if (!inPlace) {
+                ckpt.close();
+            }
+        }
+    }
+
+    /** A freshly initialised model (transformers' {@code _init_weights}), all randomness from {@code seed}. */
+    public static CausalLM create(ModelConfig config, long seed) {
+        return build(config, ParameterSource.random(new Rng(seed)), seed);
+    }
+
+    /** A model whose parameters come from {@code source} (names are Hugging Face's). */
+    public static CausalLM create(ModelConfig config, ParameterSource source) {
+        return build(config, source, 0);
+    }
+
+    private static CausalLM build(ModelConfig config, ParameterSource source, long seed) {
+        Rng dropout = new Rng(seed ^ 0x5DEECE66DL);
+        return switch (config.family()) {
+            case GPT2 -> new Gpt2Model(config, source, dropout);
+            case LLAMA -> new LlamaModel(config, source, dropout);
+        };
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    public final ModelConfig config() {
+        return config;
+    }
+
+    /** The RNG behind every dropout mask in this model (its state can be saved and restored). */
+    public final Rng dropoutRng() {
+        return dropoutRng;
+    }
+
+    /** The token embedding ({@code transformer.wte} / {@code model.embed_tokens}). */
+    public abstract Embedding inputEmbeddings();
+
+    /** The output head ({@code lm_head}); shares the embedding's tensor when tied. */
+    public abstract LinearLayer lmHead();
+
+    /**
+     * The final, normed hidden states {@code [B, T, C]} of input embeddings {@code [B, T, C]}
+     * (Hugging Face's {@code inputs_embeds}). With a cache, the inputs sit at positions
+     * {@code cache.length() ...}, and the cache advances by T.
+     */
+    public abstract Tensor hiddenStates(Tensor inputsEmbeds, KvCache cache);
+
+    /** A cache for {@code batch} sequences of up to {@code capacity} positions. */
+    public final KvCache newCache(int batch, int capacity) {
+        return new KvCache(config.numLayers(), batch, config.numKvHeads(), config.headDim(), capacity);
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    /** Logits {@code [B, T, V]} for token ids {@code [B, T]} (I64). */
+    public final Tensor logits(Tensor ids) {
+        return logits(ids, null);
+    }
+
+    /** Logits {@code [B, T, V]}, continuing the sequences held in {@code cache} (may be null). */
+    public final Tensor logits(Tensor ids, KvCache cache) {
+        checkIds(ids);
+        return lmHead().forward(hiddenStates(inputEmbeddings().forward(ids), cache));
+    }
+
+    /** Logits {@code [B, T, V]} for input embeddings {@code [B, T, C]} (e.g. with soft prompts prepended). */
+    public final Tensor logitsFromEmbeddings(Tensor inputsEmbeds, KvCache cache) {
+        return lmHead().forward(hiddenStates(inputsEmbeds, cache));
+    }
+
+    /** Logits {@code [B, V]} of the last position only: the output head runs on one row per sequence. */
+    public final Tensor nextTokenLogits(Tensor ids, KvCache cache) {
+        checkIds(ids);
+        Tensor h = hiddenStates(inputEmbeddings().forward(ids), cache);
+        return lmHead().forward(h.narrow(1, h.size(1) - 1, 1).squeeze(1));
+    }
+
+    /**
+     * Hugging Face's causal-LM loss for ids and labels {@code [B, T]}: the logits at position t
+     * predict label t + 1, labels of -100 are ignored, the mean is over the rest (a 0-dim F32).
+     */
+    public final Tensor loss(Tensor ids, Tensor labels) {
+        if (!Arrays.equals(ids.shape(), labels.shape())) {
+            throw new TesseraException("loss: labels " + Arrays.toString(labels.shape()) + " must have the shape of ids "
+                    + Arrays.toString(ids.shape()));
+        }
+        return causalLmLoss(logits(ids), labels);
+    }
+
+    /** The shifted, -100-ignoring mean cross entropy of logits {@code [B, T, V]} against labels {@code [B, T]}. */
+    public static Tensor causalLmLoss(Tensor logits, Tensor labels) {
+        if (logits.dim() != 3 || labels.dim() != 2 || logits.size(0) != labels.size(0) || logits.size(1) != labels.size(1)) {
+            throw new TesseraException("loss: expected logits [B, T, V] and labels [B, T], got " + Arrays.toString(logits.shape())
+                    + " and " + Arrays.toString(labels.shape()));
+        }
+        int b = labels.size(0), t = labels.size(1), v = logits.size(2);
+        long[] l = labels.toLongArray();
+        long[] shifted = new long[b * t];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                shifted[i * t + j] = j + 1 < t ? l[i * t + j + 1] : -100;
+            }
+        }
+        // every row stays in (the last one ignored), so the logits need no copy
+        return logits.reshape(b * t, v).crossEntropy(Tensor.ofLongs(shifted, b * t).to(logits.device()));
+    }
+
+    private void checkIds(Tensor ids) {
+        if (ids.dim() != 2 || ids.dtype() != DType.I64) {
+            throw new TesseraException("token ids must be an I64 tensor [B, T], got " + ids.dtype() + " " + Arrays.toString(ids.shape()));
+        }
+        if (ids.size(1) == 0) {
+            throw new TesseraException("token ids must hold at least one position");
+        }
+    }
+
+    // ---------------------------------------------------------------- saving
+
+    /**
+     * Writes {@code config.json} and the weights ({@code model.safetensors}, sharded past 5 GB)
+     * into {@code dir} in Hugging Face's layout, F32; {@link #load} gives the same model back.
+     */
+    public final void save(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new TesseraException(dir + ": cannot create folder (" + e.getMessage() + ")", e);
+        }
+        try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
+            Map<String, Tensor> state = new LinkedHashMap<>();
+            for (var e : stateDict().entrySet()) {
+                state.put(e.getKey(), e.getValue().dtype() == DType.F32 ? e.getValue() : e.getValue().cast(DType.F32));
+            }
+            Checkpoints.saveStateDict(dir, state);
+        }
+        Path target = dir.resolve("config.json");
+        Path tmp = dir.resolve(".config.json." + ProcessHandle.current().pid() + ".tmp");
+        try {
+            Files.writeString(tmp, config.toJson());
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new TesseraException(target + ": cannot write (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Frees the parameters and unmaps a checkpoint read in place. */
+    @Override
+    public void release() {
+        super.release();
+        if (mapped != null) {
+            mapped.close();
+            mapped = null;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package dev.tessera.nn.models;
+
+import dev.tessera.core.Autograd;
+import dev.tessera.core.DType;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.core.TesseraException;
+import dev.tessera.nn.Init;
+import dev.tessera.nn.ParameterSource;
+import dev.tessera.nn.io.CheckpointReader;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Parameters read from a checkpoint while a model is built. Problems are collected rather than
+ * thrown one at a time, so {@link #finish} reports every missing, mis-shaped and unexpected
+ * tensor in one error.
+ */
+final class CheckpointSource implements ParameterSource {
+    /** Buffers that transformers also skips: GPT-2's causal-mask buffers, old rotary caches. */
+    private static final Pattern IGNORED = Pattern.compile(".*(\\.attn\\.bias|\\.attn\\.masked_bias|rotary_emb\\.inv_freq)$");
+
+    private final CheckpointReader ckpt;
+    private final Path dir;
+    private final boolean inPlace;
+    private final Set<String> used = new HashSet<>();
+    private final List<String> missing = new ArrayList<>();
+    private final List<String> problems = new ArrayList<>();
+
+    CheckpointSource(CheckpointReader ckpt, Path dir, boolean inPlace) {
+        this.ckpt = ckpt;
+        this.dir = dir;
+        this.inPlace = inPlace;
+    }
+
+    @Override
+    public Tensor tensor(String name, int[] shape, Init init) {
+        String key = resolve(name);
+        if (key == null) {
+            missing.add(name);
+            return placeholder(shape);
+        }
+        used.add(key);
+        int[] actual = ckpt.shape(key);
+        if (!Arrays.equals(actual, shape)) {
+            problems.add(key + " has shape " + Arrays.toString(actual) + ", expected " + Arrays.toString(shape));
+            return placeholder(shape);
+        }
+        String dtype = ckpt.dtypeName(key);
+        if (!dtype.equals("F32") && !dtype.equals("BF16") && !dtype.equals("F16")) {
+            problems.add(key + " has dtype " + dtype + ", expected F32, BF16 or F16");
+            return placeholder(shape);
+        }
+        Tensor stored = ckpt.tensor(key);
+        try (var ng = Autograd.noGrad()) {
+            return Scope.unowned(() -> stored.dtype() != DType.F32 ? stored.cast(DType.F32) : inPlace ? stored : stored.copy());
+        }
+    }
+
+    /** The checkpoint's name for a parameter: as is, or without the base prefix (checkpoints of GPT2Model / LlamaModel). */
+    private String resolve(String name) {
+        if (ckpt.contains(name)) {
+            return name;
+        }
+        int dot = name.indexOf('.');
+        String bare = dot < 0 ? null : name.substring(dot + 1);
+        boolean basePrefix = name.startsWith("transformer.") || name.startsWith("model.");
+        return basePrefix && ckpt.contains(bare) ? bare : null;
+    }
+
+    private static Tensor placeholder(int[] shape) {
+        return Scope.unowned(() -> Tensor.zeros(shape));
+    }
+
+    /** Throws one error listing every problem, naming the folder. */
+    void finish(ModelConfig config) {
+        List<String> unexpected = new ArrayList<>();
+        for (String name : ckpt.names()) {
+            boolean tiedHead = config.tieWordEmbeddings() && name.equals("lm_head.weight");
+            if (!used.contains(name) && !tiedHead && !IGNORED.matcher(name).matches()) {
+                unexpected.add(name);
+            }
+        }
+        List<String> all = new ArrayList<>(problems);
+        if (!missing.isEmpty()) {
+            all.add("missing " + missing);
+        }
+        if (!unexpected.isEmpty()) {
+            all.add("unexpected " + unexpected);
+        }
+        if (!all.isEmpty()) {
+            throw new TesseraException(dir + ": checkpoint does not fit the " + config.modelType() + " model of config.json: "
+                    + String.join("; ", all));
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package dev.tessera.nn.models;
+
+import dev.tessera.core.Rng;
+import dev.tessera.core.Tensor;
+import dev.tessera.nn.Activation;
+import dev.tessera.nn.Attention;
+import dev.tessera.nn.Dropout;
+import dev.tessera.nn.Embedding;
+import dev.tessera.nn.Init;
+import dev.tessera.nn.KvCache;
+import dev.tessera.nn.Linear;
+import dev.tessera.nn.LinearLayer;
+import dev.tessera.nn.Module;
+import dev.tessera.nn.ModuleList;
+import dev.tessera.nn.ParameterSource;
+import dev.tessera.nn.RmsNorm;
+import dev.tessera.nn.RotaryEmbedding;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The Llama family as transformers' {@code LlamaForCausalLM} (also Mistral, SmolLM, TinyLlama,
+ * and Qwen2 with its q/k/v biases): RMS-normed pre-norm layers, rotary positions,
+ * grouped-query attention over {@code num_key_value_heads}, a SiLU-gated MLP, and an output
+ * head tied to {@code embed_tokens} or not per {@code tie_word_embeddings}.
+ *
+ * <pre>{@code
+ * LlamaModel llama = (LlamaModel) CausalLM.load(Path.of("models/SmolLM2-135M"));
+ * Linear q = (Linear) llama.getSubmodule("model.layers.0.self_attn.q_proj");
+ * }</pre>
+ */
+public final class LlamaModel extends CausalLM {
+    LlamaModel(ModelConfig cfg, ParameterSource src, Rng dropoutRng) {
+        super(cfg, dropoutRng);
+        Body body = addModule("model", new Body(cfg, src.under("model"), dropoutRng));
+        addModule("lm_head", cfg.tieWordEmbeddings()
+                ? new Linear(body.embedTokens().weight(), null)
+                : new Linear(src.under("lm_head"), cfg.hiddenSize(), cfg.vocabSize(), false, Init.normal(cfg.initializerRange())));
+    }
+
+    @Override
+    public Embedding inputEmbeddings() {
+        return child("model", Body.class).embedTokens();
+    }
+
+    @Override
+    public LinearLayer lmHead() {
+        return child("lm_head", LinearLayer.class);
+    }
+
+    @Override
+    public Tensor hiddenStates(Tensor inputsEmbeds, KvCache cache) {
+        return child("model", Body.class).forward(inputsEmbeds, cache);
+    }
+
+    /** {@code model}: {@code embed_tokens}, decoder {@code layers}, final {@code norm}. */
+    static final class Body extends Module {
+        private final RotaryEmbedding rope;
+        private final int[] windows;
+
+        Body(ModelConfig cfg, ParameterSource src, Rng rng) {
+            addModule("embed_tokens", new Embedding(src.under("embed_tokens"), cfg.vocabSize(), cfg.hiddenSize(),
+                    Init.normal(cfg.initializerRange())));
+            ModuleList<DecoderLayer> layers = addModule("layers", new ModuleList<>(DecoderLayer.class));
+            windows = new int[cfg.numLayers()];
+            for (int i = 0; i < cfg.numLayers(); i++) {
+                layers.add(new DecoderLayer(cfg, src.under("layers." + i), rng));
+                windows[i] = cfg.slidingWindow(i);
+            }
+            addModule("norm", new RmsNorm(src.under("norm"), cfg.hiddenSize(), cfg.normEps()));
+            rope = new RotaryEmbedding(cfg.ropeInverseFrequencies());
+        }
+
+        Embedding embedTokens() {
+            return child("embed_tokens", Embedding.class);
+        }
+
+        // embeds (B, T, C) -> (B, T, C)
+        Tensor forward(Tensor embeds, KvCache cache) {
+            int t = embeds.size(1);
+            int start = cache == null ? 0 : cache.length();
+            Map<Integer, Tensor> masks = new HashMap<>(); // one per distinct window
+            Tensor x = embeds;
+            @SuppressWarnings("unchecked")
+            ModuleList<DecoderLayer> layers = child("layers", ModuleList.class);
+            for (int i = 0; i < layers.size(); i++) {
+                Tensor mask = masks.computeIfAbsent(windows[i], w -> {
+                    Tensor m = Attention.causalMask(t, start + t, w);
+                    return m == null ? null : m.to(embeds.device());
+                });
+                x = layers.get(i).forward(x, mask, cache, i, start, rope);
+            }
+            if (cache != null) {
+                cache.advance(t);
+            }
+            return child("norm", RmsNorm.class).forward(x);
+        }
+    }
+
+    /** {@code layers.i}: {@code x + self_attn(input_layernorm(x))}, then {@code x + mlp(post_attention_layernorm(x))}. */
+    static final class DecoderLayer extends Module {
+        DecoderLayer(ModelConfig cfg, ParameterSource src, Rng rng) {
+            addModule("self_attn", new SelfAttention(cfg, src.under("self_attn"), rng));
+            addModule("mlp", new Mlp(cfg, src.under("mlp")));
+            addModule("input_layernorm", new RmsNorm(src.under("input_layernorm"), cfg.hiddenSize(), cfg.normEps()));
+            addModule("post_attention_layernorm", new RmsNorm(src.under("post_attention_layernorm"), cfg.hiddenSize(), cfg.normEps()));
+        }
+
+        // x (B, T, C) -> (B, T, C)
+        Tensor forward(Tensor x, Tensor mask, KvCache cache, int layer, int start, RotaryEmbedding rope) {
+            Tensor h = child("input_layernorm", RmsNorm.class).forward(x);
+            x = x.add(child("self_attn", SelfAttention.class).forward(h, mask, cache, layer, start, rope));
+            h = child("post_attention_layernorm", RmsNorm.class).forward(x);
+            return x.add(child("mlp", Mlp.class).forward(h));
+        }
+    }
+
+    /** {@code self_attn}: q/k/v projections, rotary positions, grouped-query causal attention, {@code o_proj}. */
+    static final class SelfAttention extends Module {
+        private final int heads, kvHeads, headDim;
+        private final float scale;
+
+        SelfAttention(ModelConfig cfg, ParameterSource src, Rng rng) {
+            int c = cfg.hiddenSize();
+            heads = cfg.numHeads();
+            kvHeads = cfg.numKvHeads();
+            headDim = cfg.headDim();
+            Init normal = Init.normal(cfg.initializerRange());
+            addModule("q_proj", new Linear(src.under("q_proj"), c, heads * headDim, cfg.qkvBias(), normal));
+            addModule("k_proj", new Linear(src.under("k_proj"), c, kvHeads * headDim, cfg.qkvBias(), normal));
+            addModule("v_proj", new Linear(src.under("v_proj"), c, kvHeads * headDim, cfg.qkvBias(), normal));
+            addModule("o_proj", new Linear(src.under("o_proj"), heads * headDim, c, cfg.outputBias(), normal));
+            addModule("attn_dropout", new Dropout(cfg.attnDropout(), rng));
+            scale = (float) (1 / Math.sqrt(headDim));
+        }
+
+        // x (B, T, C) -> (B, T, C)
+        Tensor forward(Tensor x, Tensor mask, KvCache cache, int layer, int start, RotaryEmbedding rope) {
+            int b = x.size(0), t = x.size(1);
+            // (B, T, H·D) -> (B, H, T, D) views; the rotation writes them contiguous, q also scaled
+            Tensor q = child("q_proj", LinearLayer.class).forward(x).reshape(b, t, heads, headDim).permute(0, 2, 1, 3);
+            Tensor k = child("k_proj", LinearLayer.class).forward(x).reshape(b, t, kvHeads, headDim).permute(0, 2, 1, 3);
+            Tensor v = child("v_proj", LinearLayer.class).forward(x).reshape(b, t, kvHeads, headDim).permute(0, 2, 1, 3);
+            q = rope.apply(q, start, scale);
+            k = rope.apply(k, start, 1f);
+            if (cache != null) {
+                Tensor[] kv = cache.append(layer, k, v);
+                k = kv[0];
+                v = kv[1];
+            }
+            Tensor y = Attention.scaledDotProduct(q, k, v, mask, child("attn_dropout", Dropout.class)); // (B, H, T, D)
+            y = y.permute(0, 2, 1, 3).reshape(b, t, heads * headDim);
+            return child("o_proj", LinearLayer.class).forward(y);
+        }
+    }
+
+    /** {@code mlp}: {@code down_proj(act(gate_proj(x)) · up_proj(x))}. */
+    static final class Mlp extends Module {
+        private final Activation act;
+
+        Mlp(ModelConfig cfg, ParameterSource src) {
+            int c = cfg.hiddenSize(), inner = cfg.intermediateSize();
+            Init normal = Init.normal(cfg.initializerRange());
+            addModule("gate_proj", new Linear(src.under("gate_proj"), c, inner, cfg.mlpBias(), normal));
+            addModule("up_proj", new Linear(src.under("up_proj"), c, inner, cfg.mlpBias(), normal));
+            addModule("down_proj", new Linear(src.under("down_proj"), inner, c, cfg.mlpBias(), normal));
+            act = cfg.activation();
+        }
+
+        // x (B, T, C) -> (B, T, C)
+        Tensor forward(Tensor x) {
+            Tensor gate = act.apply(child("gate_proj", LinearLayer.class).forward(x));
+            return child("down_proj", LinearLayer.class).forward(gate.mul(child("up_proj", LinearLayer.class).forward(x)));
+        }
+    }
+}
