@@ -2,6 +2,7 @@ package dev.tessera.examples;
 
 import dev.tessera.core.TesseraException;
 import dev.tessera.examples.cli.BenchCommand;
+import dev.tessera.examples.cli.DemoCommand;
 import dev.tessera.examples.cli.DetokenizeCommand;
 import dev.tessera.examples.cli.InspectCommand;
 import dev.tessera.examples.cli.TokenizeCommand;
@@ -18,6 +19,7 @@ import picocli.CommandLine.Command;
 @Command(name = "tessera", mixinStandardHelpOptions = true, version = "tessera 0.1.0",
         description = "Fine-tune language models in Java: full fine-tuning, LoRA and QLoRA on CPU or GPU.",
         subcommands = {
+            DemoCommand.class,
             InspectCommand.class,
             TokenizeCommand.class,
             DetokenizeCommand.class,

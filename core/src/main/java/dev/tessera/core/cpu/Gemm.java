@@ -1,0 +1,341 @@
+package dev.tessera.core.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Single-precision matrix multiply on the CPU: blocked and packed in the GotoBLAS/BLIS manner,
+ * with a register-tiled Vector API micro-kernel, parallel over blocks of C on {@link Parallel}.
+ *
+ * <p>All matrices are row-major F32 in {@link MemorySegment}s; offsets, leading dimensions and
+ * strides count floats, not bytes. {@link ReferenceGemm} is the naive twin it is tested against.
+ *
+ * <pre>{@code
+ * // C[m,n] = A[m,k] · B[n,k]^T, as in a linear layer whose weight is stored [out,in]
+ * Gemm.sgemm(false, true, m, n, k, a, 0, k, w, 0, k, 0f, c, 0, n);
+ * }</pre>
+ *
+ * <p>Every element of C is summed over k in the same order whatever the thread count: threads
+ * split C into whole register tiles and never split k, so results are bitwise reproducible.
+ */
+public final class Gemm {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final int LANES = SPECIES.length();
+    /** Register tile: MR rows by NR = 2 vectors of columns of C; see {@link GemmKernel}. */
+    static final int NR = 2 * LANES;
+    static final int MR = GemmKernel.MR;
+    /** Cache blocks: a KC x NR panel of packed B sits in L1, an MC x KC block of packed A in L2. */
+    static final int KC = Integer.getInteger("gemm.kc", 256);
+    static final int MC = Integer.getInteger("gemm.mc", 24) * MR;
+    static final int NC = Integer.getInteger("gemm.nc", 4096) / NR * NR;
+    /** Below this many multiply-adds a plain loop beats packing. */
+    private static final long SMALL = 16 * 16 * 16;
+    /** Aim for at least this many multiply-adds per parallel chunk. */
+    private static final long GRAIN_FLOPS = 1L << 18;
+
+    /** Pack with 8 x 8 register transposes where the panels allow it. */
+    private static final int T = GemmTranspose.SIZE;
+    private static final boolean TRANSPOSE_A = GemmTranspose.AVAILABLE && MR >= T;
+    private static final boolean TRANSPOSE_B = GemmTranspose.AVAILABLE && NR % T == 0;
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
+
+    private Gemm() {}
+
+    /** Per-thread packing buffers, allocated once and reused by every call on that thread. */
+    private static final class Workspace {
+        final float[] a = new float[MC * KC];
+        final float[] b = new float[KC * NC];
+        final float[] tile = new float[MR * NR];
+    }
+
+    /** One product's operands; offsets and leading dimensions in floats. */
+    private record Operands(boolean transA, boolean transB, int m, int n, int k,
+            MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
+            float beta, MemorySegment c, long cOff, long ldc) {}
+
+    /**
+     * C[m,n] = beta*C + op(A)[m,k] · op(B)[k,n]. A is stored [m,k] (row stride lda) when
+     * !transA, [k,m] when transA; same for B ([k,n] / [n,k]); C is [m,n] with row stride ldc.
+     * beta 0 means C is overwritten (never read, so NaN garbage in C does not leak).
+     *
+     * @throws IllegalArgumentException if a size is negative, a leading dimension is shorter
+     *     than its row, or a segment is too small for its operand
+     */
+    public static void sgemm(boolean transA, boolean transB, int m, int n, int k,
+            MemorySegment a, long aOffset, long lda,
+            MemorySegment b, long bOffset, long ldb,
+            float beta, MemorySegment c, long cOffset, long ldc) {
+        GemmChecks.check(1, transA, transB, m, n, k, a, aOffset, lda, 0, b, bOffset, ldb, 0,
+                c, cOffset, ldc, 0);
+        multiply(new Operands(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb,
+                beta, c, cOffset, ldc));
+    }
+
+    /**
+     * Batched: matrix i of A starts at aOffset + i*strideA (a stride of 0 broadcasts one matrix
+     * to all), same for B and C. Otherwise as {@link #sgemm}.
+     */
+    public static void sgemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k,
+            MemorySegment a, long aOffset, long lda, long strideA,
+            MemorySegment b, long bOffset, long ldb, long strideB,
+            float beta, MemorySegment c, long cOffset, long ldc, long strideC) {
+        GemmChecks.check(batch, transA, transB, m, n, k, a, aOffset, lda, strideA,
+                b, bOffset, ldb, strideB, c, cOffset, ldc, strideC);
+        if (batch == 0) {
+            return;
+        }
+        Parallel.RangeBody items = (from, to) -> {
+            for (long t = from; t < to; t++) {
+                multiply(new Operands(transA, transB, m, n, k, a, aOffset + t * strideA, lda,
+                        b, bOffset + t * strideB, ldb, beta, c, cOffset + t * strideC, ldc));
+            }
+        };
+        int threads = Parallel.threads();
+        if (batch % threads == 0 || batch >= 4 * threads) {
+            // Whole products per task (multiply() runs inline on a worker thread): balanced when
+            // the batch divides evenly or is large; otherwise each product is split instead.
+            long flops = Math.max(1L, (long) m * n * Math.max(k, 1));
+            Parallel.forRange(batch, Math.max(1, GRAIN_FLOPS / flops), items);
+        } else {
+            items.run(0, batch);
+        }
+    }
+
+    private static void multiply(Operands o) {
+        int m = o.m, n = o.n, k = o.k;
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            scaleC(o);
+        } else if ((long) m * n * k <= SMALL) {
+            GemmSmall.multiply(o.transA, o.transB, m, n, k, o.a, o.aOff, o.lda, o.b, o.bOff, o.ldb,
+                    o.beta, o.c, o.cOff, o.ldc);
+        } else if (m == 1) {
+            // c[0,:] = op(A)[0,:] · op(B): a vector times a matrix.
+            float[] x = GemmVector.gather(o.a, o.aOff, o.transA ? o.lda : 1, k);
+            if (o.transB) {
+                GemmVector.rowDots(x, o.b, o.bOff, o.ldb, n, o.beta, o.c, o.cOff, 1);
+            } else {
+                GemmVector.rowCombination(x, o.b, o.bOff, o.ldb, n, o.beta, o.c, o.cOff, 1);
+            }
+        } else if (n == 1) {
+            // c[:,0] = op(A) · op(B)[:,0]: a matrix times a vector.
+            float[] x = GemmVector.gather(o.b, o.bOff, o.transB ? 1 : o.ldb, k);
+            if (o.transA) {
+                GemmVector.rowCombination(x, o.a, o.aOff, o.lda, m, o.beta, o.c, o.cOff, o.ldc);
+            } else {
+                GemmVector.rowDots(x, o.a, o.aOff, o.lda, m, o.beta, o.c, o.cOff, o.ldc);
+            }
+        } else {
+            blocked(o);
+        }
+    }
+
+    /** k = 0: the product is empty, so C = beta*C (and beta 0 clears C without reading it). */
+    private static void scaleC(Operands o) {
+        if (o.beta == 1f) {
+            return;
+        }
+        for (int i = 0; i < o.m; i++) {
+            long row = o.cOff + (long) i * o.ldc;
+            for (int j = 0; j < o.n; j++) {
+                float v = o.beta == 0f ? 0f : o.beta * o.c.getAtIndex(F32, row + j);
+                o.c.setAtIndex(F32, row + j, v);
+            }
+        }
+    }
+
+    /**
+     * Splits C into column strips (whole NR panels) or row strips (whole MR panels), one per
+     * thread. The strip direction is chosen so the smaller operand is the one every thread packs.
+     */
+    private static void blocked(Operands o) {
+        int m = o.m, n = o.n;
+        int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
+        int threads = Parallel.threads();
+        boolean splitColumns = m <= n
+                ? !(nPanels < threads && mPanels > nPanels)
+                : mPanels < threads && nPanels > mPanels;
+        if (splitColumns) {
+            long grain = Math.max(1, GRAIN_FLOPS / ((long) m * o.k * NR));
+            Parallel.forRange(nPanels, grain, (from, to) ->
+                    block(WORKSPACE.get(), o, 0, m, (int) from * NR, (int) Math.min(n, to * NR)));
+        } else {
+            long grain = Math.max(1, GRAIN_FLOPS / ((long) n * o.k * MR));
+            Parallel.forRange(mPanels, grain, (from, to) ->
+                    block(WORKSPACE.get(), o, (int) from * MR, (int) Math.min(m, to * MR), 0, n));
+        }
+    }
+
+    /** C[i0:i1, j0:j1] on one thread: the five loops around the micro-kernel. */
+    private static void block(Workspace ws, Operands o, int i0, int i1, int j0, int j1) {
+        // Equal k blocks of at most KC: fewer passes over C than KC-then-remainder.
+        int kBlock = (o.k + (o.k + KC - 1) / KC - 1) / ((o.k + KC - 1) / KC);
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < o.k; pc += kBlock) {
+                int kc = Math.min(kBlock, o.k - pc);
+                float beta = pc == 0 ? o.beta : 1f;
+                packB(ws.b, o, pc, kc, jc, nc);
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = Math.min(MC, i1 - ic);
+                    packA(ws.a, o, ic, mc, pc, kc);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int cols = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            GemmKernel.kernel(ws.a, ir * kc, ws.b, jr * kc, kc, ws.tile);
+                            storeTile(ws.tile, o, ic + ir, Math.min(MR, mc - ir), jc + jr, cols, beta);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs op(A)[ic:ic+mc, pc:pc+kc] as MR-row panels, each kc columns of MR contiguous floats
+     * (panel r at r*kc), zero-padding the last panel's missing rows.
+     */
+    private static void packA(float[] dst, Operands o, int ic, int mc, int pc, int kc) {
+        MemorySegment a = o.a;
+        for (int ir = 0; ir < mc; ir += MR) {
+            int rows = Math.min(MR, mc - ir);
+            int base = ir * kc;
+            if (o.transA) {
+                // op(A)[i,p] = A[p,i]: each p holds the panel's rows contiguously.
+                for (int p = 0; p < kc; p++) {
+                    long src = o.aOff + (long) (pc + p) * o.lda + ic + ir;
+                    int d = base + p * MR;
+                    for (int r = 0; r < rows; r++) {
+                        dst[d + r] = a.getAtIndex(F32, src + r);
+                    }
+                    for (int r = rows; r < MR; r++) {
+                        dst[d + r] = 0f;
+                    }
+                }
+            } else {
+                // Rows of A run along p, across the panel's grain: transpose 8 x 8 blocks, the
+                // last one overlapping the one before when MR is not a multiple of 8.
+                long src = o.aOff + (long) (ic + ir) * o.lda + pc;
+                int p = 0;
+                if (TRANSPOSE_A && rows == MR) {
+                    for (; p + T <= kc; p += T) {
+                        for (int r = 0; r < MR; r += T) {
+                            int r0 = Math.min(r, MR - T);
+                            GemmTranspose.transpose(a, (src + r0 * o.lda + p) * Float.BYTES, o.lda * Float.BYTES,
+                                    dst, base + p * MR + r0, MR);
+                        }
+                    }
+                }
+                for (int r = 0; r < MR; r++) {
+                    for (int q = p; q < kc; q++) {
+                        dst[base + q * MR + r] = r < rows ? a.getAtIndex(F32, src + r * o.lda + q) : 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs op(B)[pc:pc+kc, jc:jc+nc] as NR-column panels, each kc rows of NR contiguous floats
+     * (panel j at j*kc), zero-padding the last panel's missing columns.
+     */
+    private static void packB(float[] dst, Operands o, int pc, int kc, int jc, int nc) {
+        if (o.transB) {
+            for (int jr = 0; jr < nc; jr += NR) {
+                packBTransposed(dst, jr * kc, o, pc, kc, jc + jr, Math.min(NR, nc - jr));
+            }
+            return;
+        }
+        // Stored rows run along the panels' grain: copy NR floats of each row into each panel.
+        MemorySegment b = o.b;
+        int full = nc / NR * NR;
+        for (int jr = 0; jr < full; jr += NR) {
+            long src = (o.bOff + (long) pc * o.ldb + jc + jr) * Float.BYTES;
+            for (int p = 0; p < kc; p++, src += o.ldb * Float.BYTES) {
+                int d = jr * kc + p * NR;
+                FloatVector.fromMemorySegment(SPECIES, b, src, NATIVE).intoArray(dst, d);
+                FloatVector.fromMemorySegment(SPECIES, b, src + LANES * Float.BYTES, NATIVE).intoArray(dst, d + LANES);
+            }
+        }
+        if (full < nc) {
+            long src = o.bOff + (long) pc * o.ldb + jc + full;
+            for (int p = 0; p < kc; p++, src += o.ldb) {
+                int d = full * kc + p * NR;
+                for (int col = 0; col < NR; col++) {
+                    dst[d + col] = full + col < nc ? b.getAtIndex(F32, src + col) : 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * One panel of op(B) = Bᵀ: op(B)[p,j] = B[j,p], so stored rows run along p, across the
+     * panel's grain; transpose 8 x 8 blocks where the panel is full.
+     */
+    private static void packBTransposed(float[] dst, int base, Operands o, int pc, int kc, int j, int cols) {
+        MemorySegment b = o.b;
+        long src = o.bOff + (long) j * o.ldb + pc;
+        int p = 0;
+        if (TRANSPOSE_B && cols == NR) {
+            int end = kc / T * T;
+            // Eight stored rows at a time, each read front to back: few streams to prefetch.
+            for (int col = 0; col < NR; col += T) {
+                for (int q = 0; q < end; q += T) {
+                    GemmTranspose.transpose(b, (src + col * o.ldb + q) * Float.BYTES, o.ldb * Float.BYTES,
+                            dst, base + q * NR + col, NR);
+                }
+            }
+            p = end;
+        }
+        for (int col = 0; col < NR; col++) {
+            for (int q = p; q < kc; q++) {
+                dst[base + q * NR + col] = col < cols ? b.getAtIndex(F32, src + col * o.ldb + q) : 0f;
+            }
+        }
+    }
+
+    /** C[i:i+rows, j:j+cols] = beta*C + tile; beta 0 never reads C. */
+    private static void storeTile(float[] tile, Operands o, int i, int rows, int j, int cols, float beta) {
+        MemorySegment c = o.c;
+        if (rows == MR && cols == NR) {
+            for (int r = 0; r < MR; r++) {
+                long at = (o.cOff + (long) (i + r) * o.ldc + j) * Float.BYTES;
+                for (int v = 0; v < NR; v += LANES) {
+                    FloatVector acc = FloatVector.fromArray(SPECIES, tile, r * NR + v);
+                    long vat = at + (long) v * Float.BYTES;
+                    if (beta == 0f) {
+                        acc.intoMemorySegment(c, vat, NATIVE);
+                    } else if (beta == 1f) {
+                        FloatVector.fromMemorySegment(SPECIES, c, vat, NATIVE).add(acc).intoMemorySegment(c, vat, NATIVE);
+                    } else {
+                        FloatVector.fromMemorySegment(SPECIES, c, vat, NATIVE).fma(FloatVector.broadcast(SPECIES, beta), acc).intoMemorySegment(c, vat, NATIVE);
+                    }
+                }
+            }
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            long at = o.cOff + (long) (i + r) * o.ldc + j;
+            for (int col = 0; col < cols; col++) {
+                float acc = tile[r * NR + col];
+                float v;
+                if (beta == 0f) {
+                    v = acc;
+                } else if (beta == 1f) {
+                    v = c.getAtIndex(F32, at + col) + acc;
+                } else {
+                    v = Math.fma(c.getAtIndex(F32, at + col), beta, acc);
+                }
+                c.setAtIndex(F32, at + col, v);
+            }
+        }
+    }
+}
