@@ -27,6 +27,31 @@ class GradcheckTest {
                 .checkAssert((a, b, seed) -> body.run(a, b, new Rng(seed)));
     }
 
+    /** Values at least 0.1 away from 0, so a finite difference never crosses the kink of where/abs at 0. */
+    private static Tensor awayFromZero(Rng rng, int... shape) {
+        float[] v = rng.uniform(0.1f, 2f, shape).toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            v[i] = rng.nextFloat() < 0.5f ? -v[i] : v[i];
+        }
+        return Tensor.of(v, shape);
+    }
+
+    /** Distinct values at least 0.1 apart in random order, so max/min never flips within ±eps. */
+    private static Tensor distinct(Rng rng, int... shape) {
+        int n = (int) Shapes.numel(shape);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = 0.1f * i - 0.05f * n;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = (int) Math.floorMod(rng.nextLong(), i + 1);
+            float t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+        }
+        return Tensor.of(v, shape);
+    }
+
     @FunctionalInterface
     interface ShapeCase {
         void run(int a, int b, Rng rng);
@@ -41,12 +66,13 @@ class GradcheckTest {
             check("sqrt", in -> in[0].sqrt(), rng.uniform(0.5f, 2f, a, b));
             check("rsqrt", in -> in[0].rsqrt(), rng.uniform(0.5f, 2f, a, b));
             check("tanh", in -> in[0].tanh(), rng.randn(a, b));
-            check("abs", in -> in[0].abs(), rng.uniform(0.2f, 1f, a, b).mul(rng.uniform(0, 1, a, b).gt(0.5).cast(DType.F32).mul(2f).sub(1f)));
+            check("abs", in -> in[0].abs(), awayFromZero(rng, a, b));
             check("sigmoid", in -> in[0].sigmoid(), rng.randn(a, b));
             check("gelu", in -> in[0].gelu(), rng.randn(a, b));
+            check("relu", in -> in[0].relu(), awayFromZero(rng, a, b));
             check("silu", in -> in[0].silu(), rng.randn(a, b));
             check("pow", in -> in[0].pow(3f), rng.randn(a, b));
-            check("clamp", in -> in[0].clamp(-0.5f, 0.5f), rng.uniform(0.6f, 2f, a, b).mul(rng.randn(a, b).gt(0).cast(DType.F32).mul(2f).sub(1f)));
+            check("clamp", in -> in[0].clamp(-0.05f, 0.05f), awayFromZero(rng, a, b));
             check("scalar add/mul", in -> in[0].add(2f).mul(-3f), rng.randn(a, b));
         });
     }
@@ -59,8 +85,8 @@ class GradcheckTest {
             check("mul", in -> in[0].mul(in[1].t()), rng.randn(a, b), rng.randn(b, a));
             check("div", in -> in[0].div(in[1]), rng.randn(a, b), rng.uniform(0.5f, 2f, a, b));
             check("pow", in -> in[0].pow(in[1]), rng.uniform(0.5f, 2f, a, b), rng.randn(b));
-            check("maximum", in -> in[0].maximum(in[1]), rng.randn(a, b), rng.randn(a, b).add(3f));
-            check("where", in -> Tensor.where(in[0].gt(0), in[0], in[1]), rng.randn(a, b), rng.randn(1, b));
+            check("maximum", in -> in[0].maximum(in[1]), distinct(rng, a, b), distinct(rng, a, b).add(0.05f));
+            check("where", in -> Tensor.where(in[0].gt(0), in[0], in[1]), awayFromZero(rng, a, b), rng.randn(1, b));
         });
     }
 
@@ -70,8 +96,8 @@ class GradcheckTest {
             check("sum", in -> in[0].sum(), rng.randn(a, b));
             check("sum dim", in -> in[0].sum(1, true), rng.randn(a, b, 2));
             check("mean dim", in -> in[0].mean(0, false), rng.randn(a, b));
-            check("max dim", in -> in[0].max(-1, false), rng.randn(a, b));
-            check("min dim", in -> in[0].min(0, true), rng.randn(a, b));
+            check("max dim", in -> in[0].max(-1, false), distinct(rng, a, b));
+            check("min dim", in -> in[0].min(0, true), distinct(rng, a, b));
         });
     }
 
