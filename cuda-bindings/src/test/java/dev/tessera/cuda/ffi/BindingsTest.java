@@ -195,4 +195,14 @@ class BindingsTest {
             assertTrue(message.startsWith("cublasCreate_v2 failed: CUBLAS_STATUS_"), message);
         }
     }
+
+    @Test
+    void theJextractScriptListsExactlyTheBoundFunctions() throws Exception {
+        Path script = Path.of("../scripts/jextract-cuda.sh");
+        assumeTrue(Files.isRegularFile(script) && Files.isExecutable(Path.of("/bin/bash")), "scripts/ not beside the module");
+        Process p = new ProcessBuilder("/bin/bash", script.toString(), "--check").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+    }
 }
