@@ -250,7 +250,7 @@ public final class Trainer {
     }
 
     private double epochOf(DataLoader loader) {
-        return loader.epoch() + (double) loader.state().position() / Math.max(1, loader.batchesPerEpoch());
+        return loader.epoch() + (double) loader.state().position() / train.size();
     }
 
     private record StepOutcome(double loss, double gradNorm, long tokens, boolean skipped) {}
