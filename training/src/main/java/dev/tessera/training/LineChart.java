@@ -170,6 +170,6 @@ public final class LineChart {
         if (a != 0 && (a < 1e-3 || a >= 1e5)) {
             return String.format("%.2e", v);
         }
-        return a >= 100 ? String.format("%.0f", v) : String.format("%.3f", v);
+        return a >= 10 ? String.format("%.0f", v) : a >= 1 ? String.format("%.2f", v) : String.format("%.3f", v);
     }
 }
