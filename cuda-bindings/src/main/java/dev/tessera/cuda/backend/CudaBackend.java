@@ -149,8 +149,15 @@ public final class CudaBackend implements Backend {
         boolean srcHere = isHere(src), dstHere = isHere(dst);
         if (srcHere && dstHere) {
             deviceCopy(src, dst);
+        } else if (dstHere && src.device().isCpu()) {
+            upload(src, dst);
         } else if (dstHere) {
-            upload(src.device().isCpu() ? src : toHost(src), dst);
+            Tensor staged = toHost(src);
+            try {
+                upload(staged, dst);
+            } finally {
+                staged.release();
+            }
         } else if (srcHere) {
             if (!dst.device().isCpu()) {
                 throw new TesseraException("copy from " + device() + " to " + dst.device() + " goes through the CPU: use to(Device.CPU) first");

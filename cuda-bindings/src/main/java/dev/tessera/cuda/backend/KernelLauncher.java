@@ -43,8 +43,8 @@ final class KernelLauncher {
             throw new IllegalArgumentException(kernel.entry + ": grid of " + blocks + " blocks exceeds the driver's limit");
         }
         checkArguments(kernel, args);
-        MemorySegment function = loader.function(kernel);
         context.enter();
+        MemorySegment function = loader.function(kernel);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pointers = arena.allocate(ValueLayout.ADDRESS, args.length);
             for (int i = 0; i < args.length; i++) {
