@@ -6,6 +6,7 @@ import dev.tessera.core.Rng;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
+import dev.tessera.nn.Dropout;
 import dev.tessera.nn.Embedding;
 import dev.tessera.nn.KvCache;
 import dev.tessera.nn.LinearLayer;
@@ -20,6 +21,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * A decoder-only language model in Hugging Face's layout ({@code GPT2LMHeadModel},
@@ -42,6 +44,7 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
     private final ModelConfig config;
     private final Rng dropoutRng;
     private CheckpointReader mapped; // open while parameters read a checkpoint in place
+    private boolean gradientCheckpointing;
 
     CausalLM(ModelConfig config, Rng dropoutRng) {
         this.config = config;
@@ -114,6 +117,33 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
     /** The RNG behind every dropout mask in this model (its state can be saved and restored). */
     public final Rng dropoutRng() {
         return dropoutRng;
+    }
+
+    /**
+     * Gradient checkpointing (transformers' {@code gradient_checkpointing_enable()}): each
+     * block's activations are dropped after the forward pass and recomputed during backward,
+     * trading one extra block forward for memory. Applies when gradients are recorded and no
+     * KV cache is used; dropout masks are replayed exactly.
+     */
+    public final void setGradientCheckpointing(boolean on) {
+        gradientCheckpointing = on;
+    }
+
+    public final boolean isGradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
+    /**
+     * Runs a block on {@code x}, through {@link Autograd#checkpoint} when gradient checkpointing
+     * applies.
+     */
+    final Tensor runBlock(UnaryOperator<Tensor> block, Tensor x, KvCache cache) {
+        if (!gradientCheckpointing || cache != null || !Autograd.isGradEnabled()) {
+            return block.apply(x);
+        }
+        // the RNG is replayed only when masks are drawn (replaying costs time)
+        boolean dropout = namedModules().values().stream().anyMatch(m -> m instanceof Dropout d && d.isActive());
+        return Autograd.checkpoint(block, x, dropout ? dropoutRng : null);
     }
 
     /** The token embedding ({@code transformer.wte} / {@code model.embed_tokens}). */

@@ -48,7 +48,7 @@ public final class Gpt2Model extends CausalLM {
 
     @Override
     public Tensor hiddenStates(Tensor inputsEmbeds, KvCache cache) {
-        return child("transformer", Transformer.class).forward(inputsEmbeds, cache);
+        return child("transformer", Transformer.class).forward(inputsEmbeds, cache, this);
     }
 
     /** {@code transformer}: embeddings, blocks {@code h}, final norm {@code ln_f}. */
@@ -73,7 +73,7 @@ public final class Gpt2Model extends CausalLM {
         }
 
         // embeds (B, T, C) -> (B, T, C)
-        Tensor forward(Tensor embeds, KvCache cache) {
+        Tensor forward(Tensor embeds, KvCache cache, CausalLM model) {
             int t = embeds.size(1);
             int start = cache == null ? 0 : cache.length();
             if (start + t > maxPositions) {
@@ -87,8 +87,11 @@ public final class Gpt2Model extends CausalLM {
             }
             @SuppressWarnings("unchecked")
             ModuleList<Block> h = child("h", ModuleList.class);
+            Tensor m = mask;
             for (int i = 0; i < h.size(); i++) {
-                x = h.get(i).forward(x, mask, cache, i);
+                Block block = h.get(i);
+                int layer = i;
+                x = model.runBlock(in -> block.forward(in, m, cache, layer), x, cache);
             }
             if (cache != null) {
                 cache.advance(t);
@@ -135,7 +138,8 @@ public final class Gpt2Model extends CausalLM {
         Tensor forward(Tensor x, Tensor mask, KvCache cache, int layer) {
             int b = x.size(0), t = x.size(1), c = heads * headDim;
             Tensor qkv = child("c_attn", LinearLayer.class).forward(x); // (B, T, 3C)
-            // (B, T, C) -> (B, H, T, D) views; the scaling writes q contiguous
+            // (B, T, C) -> (B, H, T, D), each written contiguous once (the scaling does it for q)
+            // so that neither the forward nor the backward GEMMs copy them again
             Tensor q = qkv.narrow(2, 0, c).reshape(b, t, heads, headDim).permute(0, 2, 1, 3).mul(scale);
             Tensor k = qkv.narrow(2, c, c).reshape(b, t, heads, headDim).permute(0, 2, 1, 3);
             Tensor v = qkv.narrow(2, 2 * c, c).reshape(b, t, heads, headDim).permute(0, 2, 1, 3);
@@ -143,6 +147,9 @@ public final class Gpt2Model extends CausalLM {
                 Tensor[] kv = cache.append(layer, k, v);
                 k = kv[0];
                 v = kv[1];
+            } else {
+                k = k.contiguous();
+                v = v.contiguous();
             }
             Tensor y = Attention.scaledDotProduct(q, k, v, mask, child("attn_dropout", Dropout.class)); // (B, H, T, D)
             y = y.permute(0, 2, 1, 3).reshape(b, t, c);

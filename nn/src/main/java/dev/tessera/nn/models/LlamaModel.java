@@ -50,7 +50,7 @@ public final class LlamaModel extends CausalLM {
 
     @Override
     public Tensor hiddenStates(Tensor inputsEmbeds, KvCache cache) {
-        return child("model", Body.class).forward(inputsEmbeds, cache);
+        return child("model", Body.class).forward(inputsEmbeds, cache, this);
     }
 
     /** {@code model}: {@code embed_tokens}, decoder {@code layers}, final {@code norm}. */
@@ -76,7 +76,7 @@ public final class LlamaModel extends CausalLM {
         }
 
         // embeds (B, T, C) -> (B, T, C)
-        Tensor forward(Tensor embeds, KvCache cache) {
+        Tensor forward(Tensor embeds, KvCache cache, CausalLM model) {
             int t = embeds.size(1);
             int start = cache == null ? 0 : cache.length();
             Map<Integer, Tensor> masks = new HashMap<>(); // one per distinct window
@@ -88,7 +88,9 @@ public final class LlamaModel extends CausalLM {
                     Tensor m = Attention.causalMask(t, start + t, w);
                     return m == null ? null : m.to(embeds.device());
                 });
-                x = layers.get(i).forward(x, mask, cache, i, start, rope);
+                DecoderLayer layer = layers.get(i);
+                int index = i;
+                x = model.runBlock(in -> layer.forward(in, mask, cache, index, start, rope), x, cache);
             }
             if (cache != null) {
                 cache.advance(t);
@@ -147,6 +149,8 @@ public final class LlamaModel extends CausalLM {
                 Tensor[] kv = cache.append(layer, k, v);
                 k = kv[0];
                 v = kv[1];
+            } else {
+                v = v.contiguous(); // once, rather than in both the forward and the backward GEMM
             }
             Tensor y = Attention.scaledDotProduct(q, k, v, mask, child("attn_dropout", Dropout.class)); // (B, H, T, D)
             y = y.permute(0, 2, 1, 3).reshape(b, t, heads * headDim);
