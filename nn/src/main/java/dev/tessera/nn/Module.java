@@ -294,6 +294,8 @@ public abstract class Module {
                     misShaped.add(n + " has shape " + Arrays.toString(candidate.shape()) + ", expected " + Arrays.toString(param.shape()));
                 } else if (!candidate.dtype().isFloating() && param.dtype().isFloating()) {
                     misShaped.add(n + " has dtype " + candidate.dtype() + ", expected a floating type");
+                } else if (param.device().isCpu() && param.storage().segment().isReadOnly()) {
+                    misShaped.add(n + " is read-only (a checkpoint mapped in place)");
                 } else if (source == null) {
                     source = candidate;
                 }

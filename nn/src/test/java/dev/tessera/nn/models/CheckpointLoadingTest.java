@@ -122,6 +122,18 @@ class CheckpointLoadingTest {
     }
 
     @Test
+    void parametersMappedInPlaceRefuseToBeOverwritten() {
+        CausalLM mapped = CausalLM.load(Fixtures.dir("gpt2-tiny"), true);
+        try (var scope = Scope.open()) {
+            Map<String, Tensor> state = Map.of("transformer.ln_f.bias", Tensor.zeros(32));
+            TesseraException e = assertThrows(TesseraException.class, () -> mapped.loadStateDict(state, false));
+            assertTrue(e.getMessage().contains("transformer.ln_f.bias is read-only"), e.getMessage());
+        } finally {
+            mapped.release();
+        }
+    }
+
+    @Test
     void aMissingConfigIsNamed() {
         TesseraException e = assertThrows(TesseraException.class, () -> CausalLM.load(tmp));
         assertTrue(e.getMessage().contains("config.json: no such file"), e.getMessage());
