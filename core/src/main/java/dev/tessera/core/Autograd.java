@@ -87,6 +87,8 @@ public final class Autograd {
         return out.detach().recordAlways("checkpoint", g -> {
             Tensor input = x.detach().requiresGrad(x.requiresGrad());
             Tensor recomputed;
+            // blocks are recomputed last to first: replay this block's draws, then put the stream back
+            long[] rngNow = rng == null ? null : rng.state();
             if (rng != null) {
                 rng.setState(rngBefore);
             }
@@ -97,7 +99,7 @@ public final class Autograd {
                 }
             }
             if (rng != null) {
-                rng.setState(rngAfter);
+                rng.setState(rngNow);
             }
             return new Tensor[] {x.requiresGrad() ? input.grad() : null};
         }, x);

@@ -1,11 +1,10 @@
 package dev.tessera.core;
 
-import java.util.SplittableRandom;
-
 /**
  * Seeded random numbers for initialisation and dropout. The same seed gives the same numbers on
- * every run and platform: uniform values come from {@link SplittableRandom} (a fixed algorithm),
- * normals from Box–Muller over them.
+ * every run and platform: 64-bit values come from SplitMix64 (the algorithm behind
+ * {@code java.util.SplittableRandom}), whose whole state is one counter, so saving and restoring
+ * a stream is O(1); normals come from Box–Muller over them.
  *
  * <pre>{@code
  * Rng rng = new Rng(42);
@@ -13,33 +12,33 @@ import java.util.SplittableRandom;
  * }</pre>
  */
 public final class Rng {
-    private SplittableRandom random;
-    private long seed;
-    private long draws;
+    private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
+    private final long seed;
+    private long counter;
 
     public Rng(long seed) {
         this.seed = seed;
-        this.random = new SplittableRandom(seed);
+        this.counter = seed;
     }
 
-    /** The state needed to continue this stream exactly: {seed, number of 64-bit draws so far}. */
+    /** The state needed to continue this stream exactly: {seed, counter}. */
     public long[] state() {
-        return new long[] {seed, draws};
+        return new long[] {seed, counter};
     }
 
-    /** Restores a {@link #state()}; replays the draws, so it costs time proportional to them. */
+    /** Restores a {@link #state()} of a generator made with the same seed. */
     public void setState(long[] state) {
-        this.seed = state[0];
-        this.random = new SplittableRandom(seed);
-        this.draws = 0;
-        for (long i = 0; i < state[1]; i++) {
-            nextLong();
+        if (state.length != 2 || state[0] != seed) {
+            throw new TesseraException("Rng state belongs to seed " + (state.length > 0 ? state[0] : "?") + ", not " + seed);
         }
+        this.counter = state[1];
     }
 
     public long nextLong() {
-        draws++;
-        return random.nextLong();
+        long z = (counter += GOLDEN_GAMMA);
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
     }
 
     /** Uniform in [0, 1) with 24 random bits, like a float. */

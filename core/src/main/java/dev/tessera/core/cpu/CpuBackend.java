@@ -594,24 +594,24 @@ public final class CpuBackend implements Backend {
 
     static float geluScalar(float x) {
         float inner = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
-        return 0.5f * x * (1f + (float) Math.tanh(inner));
+        return 0.5f * x * (1f + VecMath.tanh(inner));
     }
 
     static float geluDerivative(float x) {
         float x2 = x * x;
         float inner = SQRT_2_OVER_PI * (x + GELU_C * x2 * x);
-        float t = (float) Math.tanh(inner);
+        float t = VecMath.tanh(inner);
         return 0.5f * (1f + t) + 0.5f * x * (1f - t * t) * SQRT_2_OVER_PI * (1f + 3f * GELU_C * x2);
     }
 
     static FloatVector geluVector(FloatVector x) {
         FloatVector inner = x.mul(x).mul(x).mul(GELU_C).add(x).mul(SQRT_2_OVER_PI);
-        return x.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f));
+        return x.mul(0.5f).mul(VecMath.tanh(inner).add(1f));
     }
 
     static FloatVector geluDerivativeVector(FloatVector x) {
         FloatVector x2 = x.mul(x);
-        FloatVector t = x2.mul(x).mul(GELU_C).add(x).mul(SQRT_2_OVER_PI).lanewise(VectorOperators.TANH);
+        FloatVector t = VecMath.tanh(x2.mul(x).mul(GELU_C).add(x).mul(SQRT_2_OVER_PI));
         FloatVector left = t.add(1f).mul(0.5f);
         FloatVector right = x.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(x2.mul(3f * GELU_C).add(1f).mul(SQRT_2_OVER_PI));
         return left.add(right);

@@ -70,11 +70,11 @@ final class Elements {
     static float unaryScalar(UnaryOp op, float x, float p1, float p2) {
         return switch (op) {
             case NEG -> -x;
-            case EXP -> (float) Math.exp(x);
+            case EXP -> VecMath.exp(x);
             case LOG -> (float) Math.log(x);
             case SQRT -> (float) Math.sqrt(x);
             case RSQRT -> (float) (1 / Math.sqrt(x));
-            case TANH -> (float) Math.tanh(x);
+            case TANH -> VecMath.tanh(x);
             case ABS -> Math.abs(x);
             case GELU_TANH -> CpuBackend.geluScalar(x);
             case SILU -> (float) (x / (1 + Math.exp(-x)));
@@ -90,15 +90,15 @@ final class Elements {
     static FloatVector unaryVector(UnaryOp op, FloatVector x, float p1, float p2) {
         return switch (op) {
             case NEG -> x.neg();
-            case EXP -> x.lanewise(VectorOperators.EXP);
+            case EXP -> VecMath.exp(x);
             case LOG -> x.lanewise(VectorOperators.LOG);
             case SQRT -> x.sqrt();
             case RSQRT -> ONE.div(x.sqrt());
-            case TANH -> x.lanewise(VectorOperators.TANH);
+            case TANH -> VecMath.tanh(x);
             case ABS -> x.abs();
             case GELU_TANH -> CpuBackend.geluVector(x);
-            case SILU -> x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-            case SIGMOID -> ONE.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+            case SILU -> x.div(VecMath.exp(x.neg()).add(1f));
+            case SIGMOID -> ONE.div(VecMath.exp(x.neg()).add(1f));
             case RELU -> x.max(0f);
             case POW_SCALAR -> p1 == 2f ? x.mul(x) : p1 == 1f ? x : p1 == 0.5f ? x.sqrt() : ONE.div(x);
             case CLAMP -> x.max(p1).min(p2);
@@ -142,7 +142,7 @@ final class Elements {
         return switch (op) {
             case GELU_TANH -> dy.mul(CpuBackend.geluDerivativeVector(x));
             case SILU -> {
-                FloatVector s = x.neg().lanewise(VectorOperators.EXP).add(1f);
+                FloatVector s = VecMath.exp(x.neg()).add(1f);
                 s = ONE.div(s);
                 yield dy.mul(s.mul(x.mul(s.neg().add(1f)).add(1f)));
             }

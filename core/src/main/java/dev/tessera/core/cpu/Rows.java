@@ -16,13 +16,25 @@ final class Rows {
 
     private Rows() {}
 
+    /**
+     * Sum of the lanes in lane order. reduceLanes(ADD) leaves the order unspecified, and the JIT's
+     * intrinsic and the interpreter's fallback differ, which would make results depend on warm-up.
+     */
+    static float sumLanes(FloatVector v) {
+        float r = 0;
+        for (int i = 0; i < L; i++) {
+            r += v.lane(i);
+        }
+        return r;
+    }
+
     static float sum(MemorySegment s, long off, int n) {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (; i + L <= n; i += L) {
             acc = acc.add(FloatVector.fromMemorySegment(F, s, off + i * 4L, NATIVE));
         }
-        float r = acc.reduceLanes(VectorOperators.ADD);
+        float r = sumLanes(acc);
         for (; i < n; i++) {
             r += s.get(FL, off + i * 4L);
         }
@@ -36,7 +48,7 @@ final class Rows {
             acc = FloatVector.fromMemorySegment(F, a, ao + i * 4L, NATIVE)
                     .fma(FloatVector.fromMemorySegment(F, b, bo + i * 4L, NATIVE), acc);
         }
-        float r = acc.reduceLanes(VectorOperators.ADD);
+        float r = sumLanes(acc);
         for (; i < n; i++) {
             r += a.get(FL, ao + i * 4L) * b.get(FL, bo + i * 4L);
         }
@@ -50,7 +62,7 @@ final class Rows {
             FloatVector d = FloatVector.fromMemorySegment(F, s, off + i * 4L, NATIVE).sub(mean);
             acc = d.fma(d, acc);
         }
-        float r = acc.reduceLanes(VectorOperators.ADD);
+        float r = sumLanes(acc);
         for (; i < n; i++) {
             float d = s.get(FL, off + i * 4L) - mean;
             r += d * d;
@@ -121,11 +133,11 @@ final class Rows {
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (; i + L <= n; i += L) {
-            acc = acc.add(FloatVector.fromMemorySegment(F, s, off + i * 4L, NATIVE).sub(m).lanewise(VectorOperators.EXP));
+            acc = acc.add(VecMath.exp(FloatVector.fromMemorySegment(F, s, off + i * 4L, NATIVE).sub(m)));
         }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = sumLanes(acc);
         for (; i < n; i++) {
-            sum += Math.exp(s.get(FL, off + i * 4L) - m);
+            sum += VecMath.exp(s.get(FL, off + i * 4L) - m);
         }
         return (float) (m + Math.log(sum));
     }
@@ -134,11 +146,11 @@ final class Rows {
     static void expShiftScale(MemorySegment x, long xo, MemorySegment out, long oo, int n, float shift, float scale) {
         int i = 0;
         for (; i + L <= n; i += L) {
-            FloatVector.fromMemorySegment(F, x, xo + i * 4L, NATIVE).sub(shift).lanewise(VectorOperators.EXP).mul(scale)
+            VecMath.exp(FloatVector.fromMemorySegment(F, x, xo + i * 4L, NATIVE).sub(shift)).mul(scale)
                     .intoMemorySegment(out, oo + i * 4L, NATIVE);
         }
         for (; i < n; i++) {
-            out.set(FL, oo + i * 4L, (float) Math.exp(x.get(FL, xo + i * 4L) - shift) * scale);
+            out.set(FL, oo + i * 4L, VecMath.exp(x.get(FL, xo + i * 4L) - shift) * scale);
         }
     }
 
