@@ -13,7 +13,7 @@ package dev.tessera.core;
  */
 public final class Rng {
     private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
-    private final long seed;
+    private long seed;
     private long counter;
 
     public Rng(long seed) {
@@ -26,11 +26,12 @@ public final class Rng {
         return new long[] {seed, counter};
     }
 
-    /** Restores a {@link #state()} of a generator made with the same seed. */
+    /** Continues exactly where the generator that produced {@code state} was. */
     public void setState(long[] state) {
-        if (state.length != 2 || state[0] != seed) {
-            throw new TesseraException("Rng state belongs to seed " + (state.length > 0 ? state[0] : "?") + ", not " + seed);
+        if (state.length != 2) {
+            throw new TesseraException("Rng state must be {seed, counter}, got " + state.length + " values");
         }
+        this.seed = state[0];
         this.counter = state[1];
     }
 
