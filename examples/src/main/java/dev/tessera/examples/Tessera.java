@@ -4,6 +4,8 @@ import dev.tessera.core.TesseraException;
 import dev.tessera.examples.cli.BenchCommand;
 import dev.tessera.examples.cli.DemoCommand;
 import dev.tessera.examples.cli.DetokenizeCommand;
+import dev.tessera.examples.cli.GenerateCommand;
+import dev.tessera.examples.cli.ScoreCommand;
 import dev.tessera.examples.cli.InspectCommand;
 import dev.tessera.examples.cli.TokenizeCommand;
 import dev.tessera.examples.cli.NotBuiltCommands;
@@ -23,8 +25,8 @@ import picocli.CommandLine.Command;
             InspectCommand.class,
             TokenizeCommand.class,
             DetokenizeCommand.class,
-            NotBuiltCommands.Score.class,
-            NotBuiltCommands.Generate.class,
+            ScoreCommand.class,
+            GenerateCommand.class,
             NotBuiltCommands.Train.class,
             NotBuiltCommands.Merge.class,
             NotBuiltCommands.Quantize.class,

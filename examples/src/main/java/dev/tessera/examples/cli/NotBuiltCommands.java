@@ -23,20 +23,6 @@ public final class NotBuiltCommands {
         }
     }
 
-    @Command(name = "score", description = "Per-row loss of a model on a data file (not built yet).")
-    public static final class Score extends Pending {
-        String issue() {
-            return "issue 3, nn";
-        }
-    }
-
-    @Command(name = "generate", description = "Generate text from a prompt (not built yet).")
-    public static final class Generate extends Pending {
-        String issue() {
-            return "issue 3, nn";
-        }
-    }
-
     @Command(name = "train", description = "Fine-tune a model: full, LoRA, QLoRA and more (not built yet).")
     public static final class Train extends Pending {
         String issue() {

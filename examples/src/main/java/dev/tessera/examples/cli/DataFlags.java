@@ -1,0 +1,68 @@
+package dev.tessera.examples.cli;
+
+import dev.tessera.examples.Tessera.UsageException;
+import dev.tessera.nn.tokenizer.Tokenizer;
+import dev.tessera.training.data.ChatTemplate;
+import dev.tessera.training.data.DataFormat;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import dev.tessera.training.data.DataOptions;
+import picocli.CommandLine.Option;
+
+/** The data flags shared by score and train: --format, --max-length, --chat-template, --completion-only. */
+public final class DataFlags {
+    @Option(names = "--format", defaultValue = "auto", paramLabel = "auto|tokens|alpaca|sharegpt|messages|text",
+            description = "Row format (default: detected from the first row).")
+    String format;
+
+    @Option(names = "--max-length", paramLabel = "N", description = "Truncate examples to N tokens (default: 1024).")
+    Integer maxLength;
+
+    @Option(names = "--chat-template", paramLabel = "NAME", description = "chatml, llama-2, llama-3, zephyr or alpaca (default: the model's own, else chatml).")
+    String chatTemplate;
+
+    @Option(names = "--completion-only", paramLabel = "true|false", arity = "1",
+            description = "Train/score only the responses of instruction and chat data (default: true).")
+    Boolean completionOnly;
+
+    @Option(names = "--skip-bad-rows", description = "Skip rows that cannot be read (and report how many) instead of failing.")
+    boolean skipBadRows;
+
+    /** The options for data read with {@code tokenizer}; the chat template falls back to the model folder's own. */
+    DataOptions options(Tokenizer tokenizer, Path modelDir) {
+        DataOptions o = DataOptions.defaults();
+        if (chatTemplate != null) {
+            if (!ChatTemplate.names().contains(chatTemplate)) {
+                throw new UsageException("--chat-template: expected one of " + ChatTemplate.names() + ", got '" + chatTemplate + "'");
+            }
+            o = o.withChatTemplate(ChatTemplate.named(chatTemplate, tokenizer));
+        } else if (hasOwnTemplate(modelDir)) {
+            o = o.withChatTemplate(ChatTemplate.fromTokenizerConfig(modelDir.resolve("tokenizer_config.json")));
+        }
+        try {
+            o = o.withFormat(DataFormat.fromName(format));
+        } catch (RuntimeException e) {
+            throw new UsageException("--format: expected auto, tokens, alpaca, sharegpt, messages or text, got '" + format + "'");
+        }
+        if (maxLength != null) {
+            if (maxLength < 2) {
+                throw new UsageException("--max-length must be >= 2, got " + maxLength);
+            }
+            o = o.withMaxLength(maxLength);
+        }
+        if (completionOnly != null) {
+            o = o.withCompletionOnly(completionOnly);
+        }
+        return o.withSkipBadRows(skipBadRows);
+    }
+
+    private static boolean hasOwnTemplate(Path modelDir) {
+        Path config = modelDir.resolve("tokenizer_config.json");
+        try {
+            return Files.isRegularFile(config)
+                    && (Files.readString(config).contains("\"chat_template\"") || Files.isRegularFile(modelDir.resolve("chat_template.jinja")));
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+}

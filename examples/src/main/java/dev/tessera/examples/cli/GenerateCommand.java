@@ -1,0 +1,90 @@
+package dev.tessera.examples.cli;
+
+import dev.tessera.core.Autograd;
+import dev.tessera.examples.Tessera.UsageException;
+import dev.tessera.nn.generate.GenerationConfig;
+import dev.tessera.nn.generate.Generator;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code tessera generate}: continues a prompt; greedy at temperature 0. */
+@Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate a continuation of a prompt (greedy at temperature 0).")
+public final class GenerateCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR")
+    Path model;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "A PEFT adapter folder to apply.")
+    Path adapter;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Prompt prompt;
+
+    static final class Prompt {
+        @Option(names = "--prompt", paramLabel = "T")
+        String text;
+
+        @Option(names = "--prompt-ids", paramLabel = "'[...]'", description = "The prompt as a JSON array of token ids.")
+        String ids;
+    }
+
+    @Option(names = "--max-new-tokens", required = true, paramLabel = "N")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T", description = "0 = greedy (default).")
+    float temperature;
+
+    @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "Sample from the K most likely tokens (0 = all).")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "1", paramLabel = "P", description = "Nucleus sampling mass (1 = all).")
+    float topP;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "N")
+    long seed;
+
+    @Option(names = "--print-ids", description = "Print the new token ids as a JSON array instead of text.")
+    boolean printIds;
+
+    @Override
+    public Integer call() {
+        common.apply();
+        if (maxNewTokens < 0) {
+            throw new UsageException("--max-new-tokens must be >= 0, got " + maxNewTokens);
+        }
+        if (temperature < 0 || topK < 0 || topP <= 0 || topP > 1) {
+            throw new UsageException("need --temperature >= 0, --top-k >= 0 and 0 < --top-p <= 1");
+        }
+        LoadedModel lm = LoadedModel.load(model, adapter);
+        int[] ids = prompt.ids != null ? TokenizeCommand.parseIds("--prompt-ids", prompt.ids) : lm.tokenizer.encode(prompt.text);
+        if (ids.length == 0) {
+            throw new UsageException("the prompt is empty");
+        }
+        for (int id : ids) {
+            if (id >= lm.base.config().vocabSize()) {
+                throw new UsageException("--prompt-ids: id " + id + " is outside the model's vocabulary of " + lm.base.config().vocabSize());
+            }
+        }
+        GenerationConfig config = temperature == 0 ? GenerationConfig.greedy(maxNewTokens)
+                : GenerationConfig.sampling(maxNewTokens, temperature, topK, topP, seed);
+        // stop tokens as Hugging Face's generate: the model config's eos_token_id, else the tokenizer's EOS
+        if (lm.base.config().eosTokenIds().length > 0) {
+            config = config.withEosTokenIds(lm.base.config().eosTokenIds());
+        } else if (lm.tokenizer.eosId().isPresent()) {
+            config = config.withEosTokenIds(lm.tokenizer.eosId().getAsInt());
+        }
+        lm.base.eval();
+        int[] out;
+        try (var ng = Autograd.noGrad()) {
+            out = new Generator(lm.base).generate(ids, config);
+        }
+        System.out.println(printIds ? TokenizeCommand.jsonArray(out) : lm.tokenizer.decode(out));
+        return 0;
+    }
+}

@@ -1,0 +1,107 @@
+package dev.tessera.examples.cli;
+
+import dev.tessera.core.Tensor;
+import dev.tessera.core.TesseraException;
+import dev.tessera.nn.models.CausalLM;
+import dev.tessera.nn.peft.PeftModel;
+import dev.tessera.nn.tokenizer.Tokenizer;
+import dev.tessera.nn.tokenizer.Tokenizers;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalInt;
+
+/**
+ * What the model-reading commands share: the model folder (plain or 4-bit), an optional PEFT
+ * adapter on top, and the tokenizer found in the model folder (or the adapter's).
+ */
+final class LoadedModel {
+    final CausalLM base;
+    final PeftModel peft; // null without --adapter
+    final Tokenizer tokenizer;
+
+    private LoadedModel(CausalLM base, PeftModel peft, Tokenizer tokenizer) {
+        this.base = base;
+        this.peft = peft;
+        this.tokenizer = tokenizer;
+    }
+
+    static LoadedModel load(Path modelDir, Path adapterDir) {
+        if (!Files.isDirectory(modelDir)) {
+            throw new TesseraException(modelDir + ": not a model folder");
+        }
+        CausalLM base = ModelFolders.load(modelDir);
+        PeftModel peft = null;
+        if (adapterDir != null) {
+            if (!Files.isDirectory(adapterDir)) {
+                throw new TesseraException(adapterDir + ": not an adapter folder");
+            }
+            peft = PeftModel.load(base, adapterDir);
+        }
+        Tokenizer tok = hasTokenizer(modelDir) ? Tokenizers.load(modelDir)
+                : adapterDir != null && hasTokenizer(adapterDir) ? Tokenizers.load(adapterDir)
+                : new VocabularyOnly(base.config().vocabSize(), modelDir);
+        return new LoadedModel(base, peft, tok);
+    }
+
+    static boolean hasTokenizer(Path dir) {
+        return Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("vocab.json"));
+    }
+
+    /** Mean loss over labelled next-token predictions of ids [B, T]. */
+    Tensor loss(Tensor ids, Tensor labels) {
+        return peft != null ? peft.loss(ids, labels) : base.loss(ids, labels);
+    }
+
+    /**
+     * The tokenizer of a model folder that ships none: only pre-tokenized data works; anything
+     * that needs text says so.
+     */
+    static final class VocabularyOnly implements Tokenizer {
+        private final int vocab;
+        private final Path dir;
+
+        VocabularyOnly(int vocab, Path dir) {
+            this.vocab = vocab;
+            this.dir = dir;
+        }
+
+        private TesseraException missing() {
+            return new TesseraException(dir + ": no tokenizer files (tokenizer.json or vocab.json + merges.txt); use token ids (--format tokens / --prompt-ids)");
+        }
+
+        @Override
+        public int[] encode(String text) {
+            throw missing();
+        }
+
+        @Override
+        public String decode(int[] ids) {
+            throw missing();
+        }
+
+        @Override
+        public int vocabSize() {
+            return vocab;
+        }
+
+        @Override
+        public OptionalInt tokenId(String token) {
+            return OptionalInt.empty();
+        }
+
+        @Override
+        public OptionalInt bosId() {
+            return OptionalInt.empty();
+        }
+
+        @Override
+        public OptionalInt eosId() {
+            return OptionalInt.empty();
+        }
+
+        @Override
+        public OptionalInt padId() {
+            return OptionalInt.empty();
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package dev.tessera.examples.cli;
+
+import dev.tessera.nn.models.CausalLM;
+import java.nio.file.Path;
+
+/** Loads a model folder for the CLI: plain Hugging Face or bitsandbytes 4-bit. */
+final class ModelFolders {
+    private ModelFolders() {}
+
+    static CausalLM load(Path dir) {
+        return CausalLM.load(dir);
+    }
+}

@@ -1,0 +1,68 @@
+package dev.tessera.examples.cli;
+
+import dev.tessera.core.Autograd;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.training.data.Example;
+import dev.tessera.training.data.SftDataset;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tessera score}: one JSON line per data row, {@code {"loss": mean NLL over the row's
+ * labelled next-token predictions, "tokens": their count}}, with the same data handling as train.
+ */
+@Command(name = "score", mixinStandardHelpOptions = true, description = "Per-row loss of a model (and adapter) on a data file, as JSON lines.")
+public final class ScoreCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    DataFlags data;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR")
+    Path model;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "A PEFT adapter folder to apply.")
+    Path adapter;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE")
+    Path dataFile;
+
+    @Override
+    public Integer call() {
+        common.apply();
+        LoadedModel lm = LoadedModel.load(model, adapter);
+        SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model));
+        if (ds.skippedRows() > 0) {
+            System.err.println("tessera score: skipped " + ds.skippedRows() + " bad rows");
+        }
+        lm.base.eval();
+        StringBuilder out = new StringBuilder();
+        try (var ng = Autograd.noGrad()) {
+            for (Example ex : ds.examples()) {
+                int targets = ex.targetCount();
+                if (targets == 0) {
+                    out.append("{\"loss\": null, \"tokens\": 0}\n");
+                    continue;
+                }
+                try (var scope = Scope.open()) {
+                    Tensor ids = Tensor.ofInts(ex.inputIds(), 1, ex.length());
+                    Tensor labels = Tensor.ofInts(ex.labels(), 1, ex.length());
+                    float loss = lm.loss(ids, labels).item();
+                    out.append(String.format(Locale.ROOT, "{\"loss\": %s, \"tokens\": %d}%n", Float.toString(loss), targets));
+                }
+                if (out.length() > 1 << 16) {
+                    System.out.print(out);
+                    out.setLength(0);
+                }
+            }
+        }
+        System.out.print(out);
+        return 0;
+    }
+}
