@@ -1,5 +1,6 @@
 package dev.tessera.quant;
 
+import dev.tessera.core.DType;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -21,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * get the nibble, {@code selectFrom} the table. Results equal {@link Dequant4Scalar} bit for
  * bit, since both compute the same float product per element. Blocks hold whole steps (at
  * least 32 elements); what is left of a short last block runs scalar, and so does everything
- * when fewer than 8 int lanes are available.
+ * when fewer than 8 int lanes are available. {@link #rangeToF32} does the same for any element
+ * range (a tile of a weight matrix), written anywhere in its output.
  */
 final class Dequant4Vector {
     static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
@@ -100,6 +102,134 @@ final class Dequant4Vector {
             }
             Dequant4Scalar.toBf16(packed, absmax, code, blocksize, e, end, out);
         }
+    }
+
+    /**
+     * Elements [from, to) of a 4-bit tensor to F32, element e at float index
+     * {@code outIndex + e - from} of {@code out}, each {@code round(code[q] * absmax, compute)}
+     * (see {@link Dequant4Scalar#round}); equal bit for bit to {@link Dequant4Scalar#rangeToF32}.
+     * The range may start and end anywhere: an odd first element and block tails run scalar.
+     */
+    static void rangeToF32(MemorySegment packed, BlockScales scales, float[] code, int blocksize, DType compute,
+                           long from, long to, MemorySegment out, long outIndex) {
+        rowsToF32(packed, scales, code, blocksize, compute, from, 0, 1, to - from, out, outIndex, 0);
+    }
+
+    /**
+     * {@code rows} ranges of {@code width} elements, range i starting at element
+     * {@code first + i * stride} and landing at float index {@code outIndex + i * outStride}:
+     * a panel of columns of a row-major matrix, as {@link #rangeToF32} decodes each range.
+     */
+    static void rowsToF32(MemorySegment packed, BlockScales scales, float[] code, int blocksize, DType compute,
+                          long first, long stride, int rows, long width, MemorySegment out, long outIndex,
+                          long outStride) {
+        if (!SUPPORTED) {
+            for (int i = 0; i < rows; i++) {
+                long from = first + i * stride;
+                Dequant4Scalar.rangeToF32(packed, scales, code, blocksize, compute, from, from + width, out,
+                        outIndex + i * outStride);
+            }
+            return;
+        }
+        FloatVector codeLow = FloatVector.fromArray(FLOATS, code, 0);
+        FloatVector codeHigh = FloatVector.fromArray(FLOATS, code, L % 16);
+        float[] rounded = compute == DType.F16 ? new float[16] : null;
+        for (int i = 0; i < rows; i++) {
+            long from = first + i * stride;
+            long to = from + width;
+            long shift = outIndex + i * outStride - from;
+            long e = from;
+            while (e < to) {
+                long block = e / blocksize;
+                long end = Math.min(to, (block + 1) * blocksize);
+                float scale = scales.get(block);
+                if (end - e >= 2L * L) {
+                    IntVector tableLow;
+                    IntVector tableHigh;
+                    if (rounded != null) {
+                        for (int q = 0; q < 16; q++) {
+                            rounded[q] = Dequant4Scalar.round(code[q] * scale, compute);
+                        }
+                        tableLow = FloatVector.fromArray(FLOATS, rounded, 0).reinterpretAsInts();
+                        tableHigh = L == 16 ? tableLow : FloatVector.fromArray(FLOATS, rounded, L % 16).reinterpretAsInts();
+                    } else {
+                        tableLow = scaledTable(codeLow, scale, compute);
+                        tableHigh = L == 16 ? tableLow : scaledTable(codeHigh, scale, compute);
+                    }
+                    if ((e & 1) != 0) {
+                        // Steps start at a byte boundary.
+                        out.setAtIndex(Dequant4Scalar.F32, e + shift,
+                                Dequant4Scalar.round(code[Dequant4Scalar.nibble(packed, e)] * scale, compute));
+                        e++;
+                    }
+                    for (; e + 2L * L <= end; e += 2L * L) {
+                        IntVector bytes = (IntVector) ByteVector.fromMemorySegment(BYTES, packed, e >>> 1, LE)
+                                .convertShape(VectorOperators.B2I, INTS, 0);
+                        lookup(bytes, FIRST_HALF, tableLow, tableHigh).intoMemorySegment(out, (e + shift) * 4, LE);
+                        lookup(bytes, SECOND_HALF, tableLow, tableHigh).intoMemorySegment(out, (e + shift + L) * 4, LE);
+                    }
+                }
+                for (; e < end; e++) {
+                    out.setAtIndex(Dequant4Scalar.F32, e + shift,
+                            Dequant4Scalar.round(code[Dequant4Scalar.nibble(packed, e)] * scale, compute));
+                }
+            }
+        }
+    }
+
+    /**
+     * The dot product of elements [from, to) of a 4-bit tensor, decoded as in
+     * {@link #rangeToF32}, with floats {@code x[xIndex ...]}: one output of a matrix-vector
+     * product, decoded in registers. Products accumulate per lane (fused multiply-add), lanes
+     * are summed at the end; {@link Dequant4Scalar#rangeDot} sums in element order instead.
+     */
+    static float rangeDot(MemorySegment packed, BlockScales scales, float[] code, int blocksize, DType compute,
+                          long from, long to, MemorySegment x, long xIndex) {
+        if (!SUPPORTED || compute == DType.F16) {
+            return Dequant4Scalar.rangeDot(packed, scales, code, blocksize, compute, from, to, x, xIndex);
+        }
+        FloatVector codeLow = FloatVector.fromArray(FLOATS, code, 0);
+        FloatVector codeHigh = FloatVector.fromArray(FLOATS, code, L % 16);
+        FloatVector acc0 = FloatVector.zero(FLOATS);
+        FloatVector acc1 = FloatVector.zero(FLOATS);
+        float rest = 0f;
+        long shift = xIndex - from;
+        long e = from;
+        while (e < to) {
+            long block = e / blocksize;
+            long end = Math.min(to, (block + 1) * blocksize);
+            float scale = scales.get(block);
+            if (end - e >= 2L * L) {
+                IntVector tableLow = scaledTable(codeLow, scale, compute);
+                IntVector tableHigh = L == 16 ? tableLow : scaledTable(codeHigh, scale, compute);
+                if ((e & 1) != 0) {
+                    rest += x.getAtIndex(Dequant4Scalar.F32, e + shift)
+                            * Dequant4Scalar.round(code[Dequant4Scalar.nibble(packed, e)] * scale, compute);
+                    e++;
+                }
+                for (; e + 2L * L <= end; e += 2L * L) {
+                    IntVector bytes = (IntVector) ByteVector.fromMemorySegment(BYTES, packed, e >>> 1, LE)
+                            .convertShape(VectorOperators.B2I, INTS, 0);
+                    acc0 = lookup(bytes, FIRST_HALF, tableLow, tableHigh)
+                            .fma(FloatVector.fromMemorySegment(FLOATS, x, (e + shift) * 4, LE), acc0);
+                    acc1 = lookup(bytes, SECOND_HALF, tableLow, tableHigh)
+                            .fma(FloatVector.fromMemorySegment(FLOATS, x, (e + shift + L) * 4, LE), acc1);
+                }
+            }
+            for (; e < end; e++) {
+                rest += x.getAtIndex(Dequant4Scalar.F32, e + shift)
+                        * Dequant4Scalar.round(code[Dequant4Scalar.nibble(packed, e)] * scale, compute);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD) + rest;
+    }
+
+    /** The code values times {@code scale} as float bits, rounded to BF16 precision when asked. */
+    private static IntVector scaledTable(FloatVector code, float scale, DType compute) {
+        FloatVector scaled = code.mul(scale);
+        return compute == DType.BF16
+                ? bf16(scaled).lanewise(VectorOperators.LSHL, 16)
+                : scaled.reinterpretAsInts();
     }
 
     private static FloatVector lookup(IntVector bytes, VectorShuffle<Integer> half, IntVector tableLow,

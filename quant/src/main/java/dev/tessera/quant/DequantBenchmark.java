@@ -1,5 +1,6 @@
 package dev.tessera.quant;
 
+import dev.tessera.core.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -50,12 +51,16 @@ final class DequantBenchmark {
             double copyBf16 = seconds(reps, () -> MemorySegment.copy(copySrc, 0, copyDst, 0, 2L * n));
             double vecF32 = seconds(reps, () -> Dequant4Vector.toF32(packed, absmax, code, blocksize, n, 0, blocks, f32));
             double vecBf16 = seconds(reps, () -> Dequant4Vector.toBf16(packed, absmax, code, blocksize, n, 0, blocks, bf16));
+            // Linear4bit's tile decoder over the same codes, its absmax rebuilt from double quantization per block.
+            BlockScales dq = BlockScales.of(Quantized4Bit.quantize(w, new long[] {n}, QuantType.NF4, blocksize, true).state());
+            double rangeF32 = seconds(reps, () -> Dequant4Vector.rangeToF32(packed, dq, code, blocksize, DType.F32, 0, n, f32, 0));
             double scalarF32 = seconds(Math.max(3, reps / 5),
                     () -> Dequant4Scalar.toF32(packed, absmax, code, blocksize, 0, n, f32));
             check(f32, w, absmax, blocksize);
 
             report("MemorySegment.copy, F32-sized", 4.0 * n, copyF32, copyF32);
             report("dequant -> F32 (Vector API)", 4.0 * n, vecF32, copyF32);
+            report("dequant -> F32 (tile kernel, DQ)", 4.0 * n, rangeF32, copyF32);
             report("dequant -> F32 (scalar)", 4.0 * n, scalarF32, copyF32);
             report("MemorySegment.copy, BF16-sized", 2.0 * n, copyBf16, copyBf16);
             report("dequant -> BF16 (Vector API)", 2.0 * n, vecBf16, copyBf16);

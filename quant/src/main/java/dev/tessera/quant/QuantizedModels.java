@@ -1,0 +1,509 @@
+package dev.tessera.quant;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tessera.core.Autograd;
+import dev.tessera.core.DType;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.core.TesseraException;
+import dev.tessera.nn.Conv1D;
+import dev.tessera.nn.Init;
+import dev.tessera.nn.Linear;
+import dev.tessera.nn.LinearLayer;
+import dev.tessera.nn.Module;
+import dev.tessera.nn.ParameterSource;
+import dev.tessera.nn.io.CheckpointReader;
+import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.models.CausalLM;
+import dev.tessera.nn.models.ModelConfig;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * 4-bit models in transformers' bitsandbytes layout: quantize a loaded model's linear layers
+ * ({@code load_in_4bit}), save it as transformers saves a bitsandbytes model, and load such a
+ * folder back. {@link #load} also takes plain folders, so whatever accepts a model folder can
+ * take a quantized one.
+ *
+ * <pre>{@code
+ * CausalLM model = CausalLM.load(Path.of("models/gpt2"));
+ * QuantizedModels.quantize(model, BitsAndBytesConfig.qlora());   // every linear but lm_head -> Linear4bit
+ * QuantizedModels.save(model, Path.of("gpt2-nf4"));
+ * CausalLM again = QuantizedModels.load(Path.of("gpt2-nf4"));     // Linear4bit layers, same bytes
+ * System.out.println(QuantMemory.report(again).toText());
+ * }</pre>
+ *
+ * <p>A quantized folder holds {@code config.json} with {@code quantization_config} (every key
+ * transformers writes, the file itself in transformers' format: sorted keys, two-space indent)
+ * and {@code model.safetensors} (sharded past 5 GB) where each 4-bit layer {@code M} is stored
+ * as {@code M.weight} (packed U8 {@code [(n+1)/2, 1]}), {@code M.weight.absmax},
+ * {@code M.weight.quant_map}, with double quantization {@code M.weight.nested_absmax} and
+ * {@code M.weight.nested_quant_map}, and {@code M.weight.quant_state.bitsandbytes__nf4} (or
+ * {@code __fp4}), the JSON of the rest; every other tensor is F32. Which layers are 4-bit is
+ * read from the tensors, not from the config. Loading and saving again is bit-exact.
+ */
+public final class QuantizedModels {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Buffers that transformers skips too: GPT-2's causal-mask buffers, old rotary caches. */
+    private static final Pattern IGNORED = Pattern.compile(".*(\\.attn\\.bias|\\.attn\\.masked_bias|rotary_emb\\.inv_freq)$");
+    private static final Pattern QUANT_STATE = Pattern.compile("(.+)\\.weight\\.quant_state\\.bitsandbytes__(nf4|fp4)");
+    /** What {@code quantize} copies beside the weights so the new folder tokenizes and generates. */
+    private static final List<String> COMPANION_FILES = List.of("generation_config.json", "tokenizer.json",
+            "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt",
+            "tokenizer.model", "chat_template.jinja", "chat_template.json");
+
+    private QuantizedModels() {}
+
+    // ---------------------------------------------------------------- quantize in memory
+
+    /**
+     * Replaces every {@link Linear} and GPT-2 {@link Conv1D} of {@code model} by a
+     * {@link Linear4bit}, as transformers' {@code load_in_4bit} does, except the modules the
+     * config skips (by default the output head) and layers whose weight is tied to another
+     * parameter (which would come untied). Conv1D weights are quantized transposed, in
+     * {@code [out, in]} layout. Biases are kept (F32, the same tensors); the replaced F32
+     * weights are released. Returns the names of the quantized modules, in model order.
+     */
+    public static List<String> quantize(CausalLM model, BitsAndBytesConfig config) {
+        Map<String, Module> modules = model.namedModules();
+        String head = nameOf(model, (Module) model.lmHead());
+        List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
+        Set<Tensor> tied = tiedWeights(modules);
+        List<String> quantized = new ArrayList<>();
+        List<Tensor> replaced = new ArrayList<>();
+        for (Map.Entry<String, Module> e : modules.entrySet()) {
+            Module m = e.getValue();
+            if (!(m instanceof Linear || m instanceof Conv1D) || skipped(e.getKey(), skip)) {
+                continue;
+            }
+            Tensor stored = m.localParameter("weight");
+            if (tied.contains(stored)) {
+                continue;
+            }
+            Linear4bit q = Linear4bit.quantize((LinearLayer) m, config.quantType(), config.blocksize(),
+                    config.doubleQuant(), config.computeDtype());
+            model.setSubmodule(e.getKey(), q);
+            quantized.add(e.getKey());
+            replaced.add(stored);
+        }
+        Set<Tensor> live = identitySet(model.namedParameters().values());
+        for (Tensor w : replaced) {
+            if (!live.contains(w)) {
+                w.release();
+            }
+        }
+        return quantized;
+    }
+
+    /** transformers' should_convert_module: a pattern matches as a regex at the start of the name, or as its suffix. */
+    static boolean skipped(String name, List<String> patterns) {
+        for (String p : patterns) {
+            if (name.endsWith(p)) {
+                return true;
+            }
+            try {
+                if (Pattern.compile(p).matcher(name).lookingAt()) {
+                    return true;
+                }
+            } catch (PatternSyntaxException e) {
+                if (name.startsWith(p)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static Set<Tensor> tiedWeights(Map<String, Module> modules) {
+        Map<Tensor, Integer> uses = new IdentityHashMap<>();
+        for (Module m : modules.values()) {
+            Tensor w = m.localParameter("weight");
+            if (w != null) {
+                uses.merge(w, 1, Integer::sum);
+            }
+        }
+        Set<Tensor> tied = Collections.newSetFromMap(new IdentityHashMap<>());
+        uses.forEach((t, n) -> {
+            if (n > 1) {
+                tied.add(t);
+            }
+        });
+        return tied;
+    }
+
+    private static String nameOf(Module root, Module target) {
+        for (Map.Entry<String, Module> e : root.namedModules().entrySet()) {
+            if (e.getValue() == target) {
+                return e.getKey();
+            }
+        }
+        return null;
+    }
+
+    private static Set<Tensor> identitySet(Iterable<Tensor> tensors) {
+        Set<Tensor> s = Collections.newSetFromMap(new IdentityHashMap<>());
+        tensors.forEach(s::add);
+        return s;
+    }
+
+    /** The 4-bit layers of {@code model} by module name, in model order. */
+    public static Map<String, Linear4bit> quantizedLayers(Module model) {
+        Map<String, Linear4bit> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+            if (e.getValue() instanceof Linear4bit q) {
+                out.put(e.getKey(), q);
+            }
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- folders
+
+    /**
+     * Quantizes the model folder {@code modelDir} into {@code outDir} (the {@code quantize}
+     * command): blocks of {@code blocksize}, F32 compute dtype recorded, the output head kept in
+     * F32. Tokenizer files and generation_config.json are copied along.
+     */
+    public static void quantize(Path modelDir, Path outDir, QuantType type, int blocksize, boolean doubleQuant) {
+        quantize(modelDir, outDir, new BitsAndBytesConfig(type, blocksize, doubleQuant, DType.F32, null));
+    }
+
+    /** As {@link #quantize(Path, Path, QuantType, int, boolean)} with a full config. */
+    public static void quantize(Path modelDir, Path outDir, BitsAndBytesConfig config) {
+        if (isQuantized(modelDir)) {
+            throw new TesseraException(modelDir + ": already quantized (config.json has a quantization_config)");
+        }
+        if (outDir.toAbsolutePath().normalize().equals(modelDir.toAbsolutePath().normalize())) {
+            throw new TesseraException(outDir + ": the output folder must differ from the model folder");
+        }
+        CausalLM model = CausalLM.load(modelDir, true);
+        try {
+            quantize(model, config);
+            save(model, outDir, config);
+        } finally {
+            model.release();
+        }
+        for (String name : COMPANION_FILES) {
+            Path src = modelDir.resolve(name);
+            if (Files.isRegularFile(src)) {
+                copyAtomically(src, outDir.resolve(name));
+            }
+        }
+    }
+
+    /** Whether {@code dir}'s config.json carries a {@code quantization_config}. */
+    public static boolean isQuantized(Path dir) {
+        return quantizationConfig(ModelConfig.read(dir.resolve("config.json"))) != null;
+    }
+
+    /**
+     * Loads a model folder: a quantized one (config.json has a bitsandbytes
+     * {@code quantization_config}) with {@link Linear4bit} layers where the checkpoint holds 4-bit
+     * weights, any other with {@link CausalLM#load(Path)}. All problems (missing, unexpected,
+     * mis-shaped tensors, bad quant states) are reported together, naming the folder and tensor.
+     */
+    public static CausalLM load(Path dir) {
+        Path configFile = dir.resolve("config.json");
+        ModelConfig config = ModelConfig.read(configFile);
+        JsonNode qc = quantizationConfig(config);
+        if (qc == null) {
+            return CausalLM.load(dir);
+        }
+        BitsAndBytesConfig bnb = BitsAndBytesConfig.fromJson(qc, configFile.toString());
+        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+            Set<String> quantized = new TreeSet<>();
+            for (String name : ckpt.names()) {
+                Matcher m = QUANT_STATE.matcher(name);
+                if (m.matches()) {
+                    quantized.add(m.group(1));
+                }
+            }
+            CheckpointSource source = new CheckpointSource(ckpt, quantized);
+            CausalLM model = CausalLM.create(config, source);
+            try {
+                List<String> problems = new ArrayList<>(source.problems);
+                Map<String, Linear4bit> layers = new LinkedHashMap<>();
+                for (String name : quantized) {
+                    try {
+                        layers.put(name, readLayer(model, name, ckpt, bnb.computeDtype()));
+                    } catch (TesseraException | IllegalArgumentException e) {
+                        problems.add(e.getMessage());
+                    }
+                }
+                source.addUnexpected(config, problems);
+                if (!problems.isEmpty()) {
+                    layers.values().forEach(Linear4bit::release);
+                    throw new TesseraException(dir + ": checkpoint does not fit the " + config.modelType()
+                            + " model of config.json: " + String.join("; ", problems));
+                }
+                layers.forEach(model::setSubmodule);
+                source.placeholders.forEach(Tensor::release);
+                return model;
+            } catch (RuntimeException | Error e) {
+                model.release();
+                throw e;
+            }
+        }
+    }
+
+    /** The 4-bit layer stored under module {@code name}, over the bias the model already loaded. */
+    private static Linear4bit readLayer(CausalLM model, String name, CheckpointReader ckpt, DType compute) {
+        Module old;
+        try {
+            old = model.getSubmodule(name);
+        } catch (TesseraException e) {
+            throw new TesseraException(name + ".weight: 4-bit weight for a module the model does not have");
+        }
+        if (!(old instanceof Linear || old instanceof Conv1D)) {
+            throw new TesseraException(name + ".weight: 4-bit weight for a " + old.getClass().getSimpleName()
+                    + ", expected a linear layer");
+        }
+        LinearLayer lin = (LinearLayer) old;
+        String weightKey = name + ".weight";
+        Map<String, StoredTensor> stored = new LinkedHashMap<>();
+        for (String key : ckpt.names()) {
+            if (key.equals(weightKey) || key.startsWith(weightKey + ".")) {
+                String dtype = ckpt.dtypeName(key);
+                if (!dtype.equals("U8") && !dtype.equals("F32")) {
+                    throw new TesseraException(key + ": dtype " + dtype + ", expected U8 or F32 in a 4-bit layer");
+                }
+                long[] shape = Arrays.stream(ckpt.shape(key)).asLongStream().toArray();
+                byte[] data = ckpt.tensor(key).dataSegment().toArray(ValueLayout.JAVA_BYTE);
+                stored.put(key, new StoredTensor(dtype, shape, data));
+            }
+        }
+        Quantized4Bit q = Quantized4Bit.fromTensors(weightKey, stored);
+        long[] expected = {lin.outFeatures(), lin.inFeatures()};
+        if (!Arrays.equals(q.state().shape(), expected)) {
+            throw new TesseraException(weightKey + ": quant_state shape " + Arrays.toString(q.state().shape())
+                    + ", expected [out, in] = " + Arrays.toString(expected));
+        }
+        return new Linear4bit(q, lin.bias(), compute);
+    }
+
+    /**
+     * Saves a quantized model into {@code dir} in transformers' bitsandbytes layout (see the
+     * class comment), its {@code quantization_config} the one the model was loaded with, or
+     * else described from its 4-bit layers (skip list null). Files are written atomically.
+     */
+    public static void save(CausalLM model, Path dir) {
+        Map<String, Linear4bit> layers = requireLayers(model);
+        BitsAndBytesConfig described = describe(layers, null);
+        JsonNode loaded = quantizationConfig(model.config());
+        if (loaded != null) {
+            BitsAndBytesConfig c = BitsAndBytesConfig.fromJson(loaded, model.config().source());
+            if (c.quantType() == described.quantType() && c.doubleQuant() == described.doubleQuant()
+                    && c.computeDtype() == described.computeDtype()) {
+                write(model, dir, layers, loaded);
+                return;
+            }
+        }
+        write(model, dir, layers, described.toJson());
+    }
+
+    /**
+     * As {@link #save(CausalLM, Path)}, writing {@code config} as the quantization_config; its
+     * type, double quantization and compute dtype must be those of the model's 4-bit layers.
+     */
+    public static void save(CausalLM model, Path dir, BitsAndBytesConfig config) {
+        Map<String, Linear4bit> layers = requireLayers(model);
+        describe(layers, config);
+        write(model, dir, layers, config.toJson());
+    }
+
+    private static Map<String, Linear4bit> requireLayers(CausalLM model) {
+        Map<String, Linear4bit> layers = quantizedLayers(model);
+        if (layers.isEmpty()) {
+            throw new TesseraException("the model has no 4-bit layers to save in bitsandbytes format; use CausalLM.save");
+        }
+        return layers;
+    }
+
+    /** The config the layers agree on; each must match {@code expected} when given. */
+    private static BitsAndBytesConfig describe(Map<String, Linear4bit> layers, BitsAndBytesConfig expected) {
+        BitsAndBytesConfig first = null;
+        for (Map.Entry<String, Linear4bit> e : layers.entrySet()) {
+            QuantState s = e.getValue().quantState();
+            BitsAndBytesConfig c = new BitsAndBytesConfig(s.type(), s.blocksize(), s.doubleQuant() != null,
+                    e.getValue().computeDtype(), null);
+            BitsAndBytesConfig want = expected != null ? expected : first;
+            if (want != null && (c.quantType() != want.quantType() || c.doubleQuant() != want.doubleQuant()
+                    || c.computeDtype() != want.computeDtype())) {
+                throw new TesseraException(e.getKey() + ": 4-bit layer is " + c.quantType().bnbName() + ", double quant "
+                        + c.doubleQuant() + ", compute " + c.computeDtypeName() + " but the quantization_config says "
+                        + want.quantType().bnbName() + ", double quant " + want.doubleQuant() + ", compute "
+                        + want.computeDtypeName() + " (one config.json cannot describe both)");
+            }
+            if (first == null) {
+                first = c;
+            }
+        }
+        return first;
+    }
+
+    private static void write(CausalLM model, Path dir, Map<String, Linear4bit> layers, JsonNode quantizationConfig) {
+        Map<Tensor, Linear4bit> byPacked = new IdentityHashMap<>();
+        Map<Tensor, Linear4bit> byBias = new IdentityHashMap<>();
+        Map<Linear4bit, String> names = new IdentityHashMap<>();
+        layers.forEach((name, layer) -> {
+            byPacked.put(layer.packedWeight(), layer);
+            if (layer.bias() != null) {
+                byBias.put(layer.bias(), layer);
+            }
+            names.put(layer, name);
+        });
+        try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
+            // bitsandbytes' state-dict order: weight, bias, then the quant state.
+            Map<String, Tensor> state = new LinkedHashMap<>();
+            for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
+                Tensor t = e.getValue();
+                Linear4bit packedOf = byPacked.get(t);
+                Linear4bit biasOf = byBias.get(t);
+                boolean floating16 = t.dtype() == DType.BF16 || t.dtype() == DType.F16;
+                state.put(e.getKey(), floating16 ? t.cast(DType.F32) : t);
+                Linear4bit done = packedOf != null && packedOf.bias() == null ? packedOf : biasOf;
+                if (done != null) {
+                    putQuantState(state, names.get(done) + ".weight", done.quantState());
+                }
+            }
+            Checkpoints.saveStateDict(dir, state);
+        }
+        ObjectNode json;
+        try {
+            json = (ObjectNode) MAPPER.readTree(model.config().toJson());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
+        }
+        json.set("quantization_config", quantizationConfig);
+        writeAtomically(dir.resolve("config.json"), PythonJson.indented(json) + "\n");
+    }
+
+    private static void putQuantState(Map<String, Tensor> state, String weightKey, QuantState s) {
+        for (Map.Entry<String, StoredTensor> e : s.toTensors(weightKey).entrySet()) {
+            StoredTensor t = e.getValue();
+            int[] shape = Arrays.stream(t.shape()).mapToInt(Math::toIntExact).toArray();
+            DType dtype = t.dtype().equals("U8") ? DType.U8 : DType.F32;
+            state.put(e.getKey(), Tensor.fromBytes(dtype, shape, MemorySegment.ofArray(t.data())));
+        }
+    }
+
+    /** The {@code quantization_config} object of a config, or null. */
+    static JsonNode quantizationConfig(ModelConfig config) {
+        try {
+            JsonNode qc = MAPPER.readTree(config.toJson()).get("quantization_config");
+            return qc == null || qc.isNull() ? null : qc;
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
+        }
+    }
+
+    private static void writeAtomically(Path target, String text) {
+        Path tmp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        try {
+            Files.writeString(tmp, text);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the original error says what went wrong
+            }
+            throw new TesseraException(target + ": cannot write (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static void copyAtomically(Path src, Path target) {
+        Path tmp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        try {
+            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new TesseraException(target + ": cannot copy from " + src + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Parameters of a quantized checkpoint while its model is built: F32 copies (BF16/F16
+     * converted) of ordinary tensors, tiny stand-ins for the weights of 4-bit layers (replaced
+     * afterwards), and a list of every problem rather than the first.
+     */
+    private static final class CheckpointSource implements ParameterSource {
+        private final CheckpointReader ckpt;
+        private final Set<String> quantized;
+        private final Set<String> used = new HashSet<>();
+        final List<String> problems = new ArrayList<>();
+        final List<Tensor> placeholders = new ArrayList<>();
+        private final List<String> missing = new ArrayList<>();
+
+        CheckpointSource(CheckpointReader ckpt, Set<String> quantized) {
+            this.ckpt = ckpt;
+            this.quantized = quantized;
+        }
+
+        @Override
+        public Tensor tensor(String name, int[] shape, Init init) {
+            if (name.endsWith(".weight") && quantized.contains(name.substring(0, name.length() - 7))) {
+                // A broadcast view of one zero: the real weight is the 4-bit layer that replaces this module.
+                Tensor stand = Scope.unowned(() -> Tensor.zeros(1).expand(shape));
+                placeholders.add(stand);
+                return stand;
+            }
+            if (!ckpt.contains(name)) {
+                missing.add(name);
+                return Scope.unowned(() -> Tensor.zeros(shape));
+            }
+            used.add(name);
+            int[] actual = ckpt.shape(name);
+            String dtype = ckpt.dtypeName(name);
+            if (!Arrays.equals(actual, shape)) {
+                problems.add(name + " has shape " + Arrays.toString(actual) + ", expected " + Arrays.toString(shape));
+            } else if (!dtype.equals("F32") && !dtype.equals("BF16") && !dtype.equals("F16")) {
+                problems.add(name + " has dtype " + dtype + ", expected F32, BF16 or F16");
+            } else {
+                Tensor stored = ckpt.tensor(name);
+                try (var ng = Autograd.noGrad()) {
+                    return Scope.unowned(() -> stored.dtype() == DType.F32 ? stored.copy() : stored.cast(DType.F32));
+                }
+            }
+            return Scope.unowned(() -> Tensor.zeros(shape));
+        }
+
+        /** Adds "missing" and "unexpected" entries: tensors nothing asked for, beyond 4-bit state and skipped buffers. */
+        void addUnexpected(ModelConfig config, List<String> out) {
+            if (!missing.isEmpty()) {
+                out.add("missing " + missing);
+            }
+            List<String> unexpected = new ArrayList<>();
+            for (String name : ckpt.names()) {
+                boolean quantState = quantized.stream().anyMatch(m -> name.equals(m + ".weight") || name.startsWith(m + ".weight."));
+                boolean tiedHead = config.tieWordEmbeddings() && name.equals("lm_head.weight");
+                if (!used.contains(name) && !quantState && !tiedHead && !IGNORED.matcher(name).matches()) {
+                    unexpected.add(name);
+                }
+            }
+            if (!unexpected.isEmpty()) {
+                out.add("unexpected " + unexpected);
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+package dev.tessera.quant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
+import static org.quicktheories.generators.SourceDSL.longs;
+
+import dev.tessera.core.DType;
+import dev.tessera.core.cpu.Parallel;
+import dev.tessera.core.cpu.ReferenceGemm;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class Matmul4BitTest {
+    private static final DType[] COMPUTE = {DType.F32, DType.BF16, DType.F16};
+
+    @Test
+    void rangeDecodeVectorEqualsScalarBitForBit() {
+        qt().withFixedSeed(9).withExamples(300)
+                .forAll(integers().between(1, 3000), integers().between(5, 9), integers().between(0, 2), longs().all())
+                .checkAssert((n, log2bs, c, seed) -> {
+                    Random rng = new Random(seed);
+                    int bs = 1 << log2bs;
+                    QuantType type = rng.nextBoolean() ? QuantType.NF4 : QuantType.FP4;
+                    float[] w = Quantized4BitTest.scaledGaussian(n, seed);
+                    Quantized4Bit q = Quantized4Bit.quantize(w, new long[] {n}, type, bs, rng.nextBoolean());
+                    BlockScales scales = BlockScales.of(q.state());
+                    long from = rng.nextInt(n);
+                    long to = from + rng.nextInt((int) (n - from) + 1);
+                    long outIndex = rng.nextInt(5);
+                    try (Arena arena = Arena.ofShared()) {
+                        MemorySegment packed = arena.allocate(q.packed().length);
+                        MemorySegment.copy(MemorySegment.ofArray(q.packed()), 0, packed, 0, q.packed().length);
+                        MemorySegment v = arena.allocate(4 * (to - from + outIndex + 3));
+                        MemorySegment s = arena.allocate(v.byteSize());
+                        Dequant4Vector.rangeToF32(packed, scales, q.state().code(), bs, COMPUTE[c], from, to, v, outIndex);
+                        Dequant4Scalar.rangeToF32(packed, scales, q.state().code(), bs, COMPUTE[c], from, to, s, outIndex);
+                        assertEquals(-1L, v.mismatch(s), "differs at byte " + v.mismatch(s));
+                    }
+                });
+    }
+
+    @Test
+    void panelDecodeEqualsRowByRowScalarDecode() {
+        qt().withFixedSeed(11).withExamples(100)
+                .forAll(integers().between(1, 90), integers().between(1, 200), integers().between(0, 2), longs().all())
+                .checkAssert((rows, cols, c, seed) -> {
+                    Random rng = new Random(seed);
+                    Quantized4Bit q = Quantized4Bit.quantize(Quantized4BitTest.scaledGaussian(rows * cols, seed),
+                            new long[] {rows, cols}, QuantType.NF4, 32, rng.nextBoolean());
+                    BlockScales scales = BlockScales.of(q.state());
+                    int c0 = rng.nextInt(cols);
+                    int width = 1 + rng.nextInt(cols - c0);
+                    try (Arena arena = Arena.ofShared()) {
+                        MemorySegment packed = segmentOf(arena, q.packed());
+                        MemorySegment v = arena.allocate(4L * rows * width);
+                        MemorySegment s = arena.allocate(4L * rows * width);
+                        Dequant4Vector.rowsToF32(packed, scales, q.state().code(), 32, COMPUTE[c], c0, cols, rows, width,
+                                v, 0, width);
+                        for (int r = 0; r < rows; r++) {
+                            long from = (long) r * cols + c0;
+                            Dequant4Scalar.rangeToF32(packed, scales, q.state().code(), 32, COMPUTE[c], from, from + width,
+                                    s, (long) r * width);
+                        }
+                        assertEquals(-1L, v.mismatch(s), "differs at byte " + v.mismatch(s));
+                    }
+                });
+    }
+
+    @Test
+    void registerDecodedDotProductsMatchTheScalarSum() {
+        qt().withFixedSeed(12).withExamples(200)
+                .forAll(integers().between(1, 3000), integers().between(0, 1), longs().all())
+                .checkAssert((n, c, seed) -> {
+                    Random rng = new Random(seed);
+                    Quantized4Bit q = Quantized4Bit.quantize(Quantized4BitTest.gaussian(n, seed), new long[] {n},
+                            QuantType.NF4, 64, rng.nextBoolean());
+                    long from = rng.nextInt(n);
+                    long to = from + rng.nextInt((int) (n - from) + 1);
+                    try (Arena arena = Arena.ofShared()) {
+                        MemorySegment packed = segmentOf(arena, q.packed());
+                        MemorySegment x = segment(arena, Quantized4BitTest.gaussian((int) (to - from), seed + 1));
+                        BlockScales scales = BlockScales.of(q.state());
+                        float v = Dequant4Vector.rangeDot(packed, scales, q.state().code(), 64, COMPUTE[c], from, to, x, 0);
+                        float s = Dequant4Scalar.rangeDot(packed, scales, q.state().code(), 64, COMPUTE[c], from, to, x, 0);
+                        assertEquals(s, v, 1e-5 * Math.max(1, Math.sqrt(to - from)), "range [" + from + ", " + to + ")");
+                    }
+                });
+    }
+
+    @Test
+    void blockScalesReconstructDoubleQuantizedAbsmaxExactly() {
+        float[] w = Quantized4BitTest.scaledGaussian(70_000, 4);
+        Quantized4Bit q = Quantized4Bit.quantize(w, new long[] {70_000}, QuantType.NF4, 64, true);
+        BlockScales scales = BlockScales.of(q.state());
+        float[] absmax = q.state().absmaxF32();
+        for (int b = 0; b < absmax.length; b++) {
+            assertEquals(Float.floatToRawIntBits(absmax[b]), Float.floatToRawIntBits(scales.get(b)), "block " + b);
+        }
+    }
+
+    @Test
+    void tiledProductsEqualTheNaiveProductsOnTheDequantizedWeight() {
+        qt().withFixedSeed(10).withExamples(30)
+                .forAll(integers().between(1, 400), integers().between(1, 400), integers().between(1, 17), longs().all())
+                .checkAssert((out, in, m, seed) -> {
+                    QuantType type = (seed & 1) == 0 ? QuantType.NF4 : QuantType.FP4;
+                    Quantized4Bit q = Quantized4Bit.quantize(Quantized4BitTest.gaussian(out * in, seed),
+                            new long[] {out, in}, type, 64, seed % 3 == 0);
+                    float[] w = q.dequantize();
+                    try (Arena arena = Arena.ofShared()) {
+                        MemorySegment packed = arena.allocate(q.packed().length);
+                        MemorySegment.copy(MemorySegment.ofArray(q.packed()), 0, packed, 0, q.packed().length);
+                        Matmul4Bit.Weight weight = new Matmul4Bit.Weight(packed, BlockScales.of(q.state()),
+                                q.state().code(), 64, out, in, DType.F32);
+                        MemorySegment x = segment(arena, Quantized4BitTest.gaussian(m * in, seed + 1));
+                        MemorySegment dy = segment(arena, Quantized4BitTest.gaussian(m * out, seed + 2));
+                        MemorySegment wSeg = segment(arena, w);
+
+                        MemorySegment y = arena.allocate(4L * m * out);
+                        MemorySegment yRef = arena.allocate(4L * m * out);
+                        Matmul4Bit.forward(weight, x, m, y);
+                        ReferenceGemm.sgemm(false, true, m, out, in, x, 0, in, wSeg, 0, in, 0f, yRef, 0, out);
+                        assertClose(yRef, y, in);
+
+                        MemorySegment dx = arena.allocate(4L * m * in);
+                        MemorySegment dxRef = arena.allocate(4L * m * in);
+                        Matmul4Bit.backward(weight, dy, m, dx);
+                        ReferenceGemm.sgemm(false, false, m, in, out, dy, 0, out, wSeg, 0, in, 0f, dxRef, 0, in);
+                        assertClose(dxRef, dx, out);
+
+                        MemorySegment whole = arena.allocate(4L * out * in);
+                        Matmul4Bit.dequantize(weight, whole);
+                        assertEquals(-1L, whole.mismatch(wSeg));
+                    }
+                });
+    }
+
+    @Test
+    void blockedResultsDoNotDependOnTheThreadCount() {
+        int out = 300, in = 200, m = 33;
+        Quantized4Bit q = Quantized4Bit.quantize(Quantized4BitTest.gaussian(out * in, 1), new long[] {out, in},
+                QuantType.NF4, 64, true);
+        int threads = Parallel.threads();
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment packed = segmentOf(arena, q.packed());
+            Matmul4Bit.Weight weight = new Matmul4Bit.Weight(packed, BlockScales.of(q.state()), q.state().code(), 64,
+                    out, in, DType.F32);
+            MemorySegment x = segment(arena, Quantized4BitTest.gaussian(m * in, 2));
+            MemorySegment many = arena.allocate(4L * m * out);
+            MemorySegment one = arena.allocate(4L * m * out);
+            Parallel.setThreads(Math.max(3, threads));
+            Matmul4Bit.forward(weight, x, m, many);
+            Parallel.setThreads(1);
+            Matmul4Bit.forward(weight, x, m, one);
+            assertEquals(-1L, many.mismatch(one));
+        } finally {
+            Parallel.setThreads(threads);
+        }
+    }
+
+    @Test
+    void tilesAreAlignedAndCoverTheDimension() {
+        for (int size : new int[] {1, 7, 31, 32, 33, 768, 3072, 50257}) {
+            for (int other : new int[] {1, 64, 768, 3072, 100_000}) {
+                int t = Matmul4Bit.tileSize(size, other);
+                assertTrue(t >= 1 && t <= size, size + " x " + other + " -> " + t);
+                assertTrue(t == size || t % 32 == 0 || t < 32, size + " x " + other + " -> " + t);
+            }
+        }
+    }
+
+    private static void assertClose(MemorySegment expected, MemorySegment actual, int k) {
+        long n = expected.byteSize() / 4;
+        for (long i = 0; i < n; i++) {
+            float e = expected.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            float a = actual.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            // F32 sums of k products of N(0,1)-sized terms, in different orders
+            assertTrue(Math.abs(e - a) <= 1e-5 * Math.max(1, Math.sqrt(k)) * Math.max(1, Math.abs(e)),
+                    "element " + i + ": " + a + " vs " + e);
+        }
+    }
+
+    private static MemorySegment segment(Arena arena, float[] values) {
+        MemorySegment s = arena.allocate(4L * values.length, 64);
+        MemorySegment.copy(values, 0, s, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, values.length);
+        return s;
+    }
+
+    private static MemorySegment segmentOf(Arena arena, byte[] bytes) {
+        MemorySegment s = arena.allocate(bytes.length);
+        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, s, 0, bytes.length);
+        return s;
+    }
+}
