@@ -12,22 +12,29 @@ import dev.tessera.core.Rng;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.nn.models.CausalLM;
+import dev.tessera.nn.peft.LoraConfig;
 import dev.tessera.nn.peft.LoraLinear;
+import dev.tessera.nn.peft.PeftModel;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** QLoRA = LoRA (nn.peft.LoraLinear) over Linear4bit base layers, trained on the GPT-2 fixture's fixed batch. */
 class QLoraTest {
     static final int[][] IDS = {{5, 17, 42, 8, 63, 91, 30, 12}, {77, 3, 56, 21, 9, 48, 85, 34}};
     static final int[][] LABELS = {{-100, -100, 42, 8, 63, 91, 30, 12}, {77, 3, 56, -100, 9, 48, 85, -100}};
+
+    @TempDir
+    Path tmp;
 
     /** The fixture quantized (NF4, double quant) with LoRA r 8, alpha 16 on every 4-bit layer. */
     static CausalLM qloraGpt2(DType compute) {
@@ -133,6 +140,30 @@ class QLoraTest {
         // Once per process: earlier tests may already have printed it.
         assertTrue(text.isEmpty() || text.equals("Merge lora module to 4-bit linear may get different generations due to rounding errors."
                 + System.lineSeparator()), text);
+    }
+
+    @Test
+    void peftModelCountsFourBitValuesAndMergesAndUnloadsToAQuantizedModel() {
+        CausalLM model = CausalLM.load(QuantizedModelsTest.GPT2);
+        QuantizedModels.quantize(model, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null));
+        PeftModel peft = PeftModel.of(model, LoraConfig.defaults()); // gpt2: c_attn, r 8
+        CausalLM merged = null;
+        try (var scope = Scope.open()) {
+            long[] counts = peft.trainableParameterCounts();
+            CausalLM plain = CausalLM.load(QuantizedModelsTest.GPT2);
+            long all = plain.parameterCount(false);
+            plain.release();
+            assertEquals(2 * 8 * (32 + 96), counts[0]);
+            assertEquals(all + counts[0], counts[1], "packed 4-bit weights count as their values");
+            merged = peft.mergeAndUnload();
+            assertTrue(merged.getSubmodule("transformer.h.0.attn.c_attn") instanceof Linear4bit);
+            QuantizedModels.save(merged, tmp);
+            CausalLM again = QuantizedModels.load(tmp);
+            assertEquals(8, QuantizedModels.quantizedLayers(again).size());
+            again.release();
+        } finally {
+            (merged != null ? merged : model).release();
+        }
     }
 
     /** Every parameter's bytes, by name (the 4-bit bases' packed U8 codes included). */
