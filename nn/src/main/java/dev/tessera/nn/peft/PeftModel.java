@@ -508,8 +508,7 @@ public final class PeftModel extends Module {
      */
     public Tensor logits(Tensor ids) {
         checkUsable();
-        PeftConfig c = disabled || active == null ? null : configs.get(active);
-        return switch (c) {
+        return switch (activeConfig()) {
             case PrefixTuningConfig p -> {
                 PrefixEncoder enc = prompts().module(active, PrefixEncoder.class);
                 int b = ids.size(0), t = ids.size(1);
@@ -525,6 +524,50 @@ public final class PeftModel extends Module {
             }
             case null, default -> model.logits(ids);
         };
+    }
+
+    /**
+     * A KV cache for generating through the adapters: with prefix tuning it already holds the
+     * prefix (positions {@code [0, N)}, plus N of capacity); with prompt tuning it has room for the
+     * N virtual tokens that the first {@link #logits(Tensor, KvCache)} call puts in front. A
+     * prefix made by the reparameterisation MLP is computed now and lives as long as the
+     * enclosing {@link Scope}.
+     */
+    public KvCache newCache(int batch, int capacity) {
+        checkUsable();
+        PeftConfig c = activeConfig();
+        if (c instanceof PrefixTuningConfig) {
+            PrefixEncoder enc = prompts().module(active, PrefixEncoder.class);
+            try (var ng = Autograd.noGrad()) {
+                Tensor[][] kv = enc.keysValues(batch);
+                return KvCache.withPrefix(kv[0], kv[1], enc.numVirtualTokens() + capacity);
+            }
+        }
+        int extra = c instanceof PromptTuningConfig ? prompts().module(active, PromptEmbedding.class).numVirtualTokens() : 0;
+        return model.newCache(batch, capacity + extra);
+    }
+
+    /**
+     * Logits {@code [B, T, V]} continuing the sequences in {@code cache} (from
+     * {@link #newCache}; null runs without one). With prompt tuning, the call on an empty cache
+     * puts the virtual tokens first and returns their logits too ({@code [B, N + T, V]}).
+     */
+    public Tensor logits(Tensor ids, KvCache cache) {
+        if (cache == null) {
+            return logits(ids);
+        }
+        checkUsable();
+        if (activeConfig() instanceof PromptTuningConfig && cache.length() == 0) {
+            PromptEmbedding enc = prompts().module(active, PromptEmbedding.class);
+            Tensor embeds = model.inputEmbeddings().forward(ids); // (B, T, C)
+            return model.logitsFromEmbeddings(Tensor.cat(1, enc.prompts(ids.size(0)).to(embeds.device()), embeds), cache);
+        }
+        return model.logits(ids, cache);
+    }
+
+    /** The active adapter's config, or null when adapters are disabled or none is active. */
+    private PeftConfig activeConfig() {
+        return disabled || active == null ? null : configs.get(active);
     }
 
     /**
