@@ -52,10 +52,11 @@ class GemmTest {
     }
 
     // Sizes around the register tile (MR = 12 or 6 rows, NR = 2 vectors = 32 or 16 columns), the
-    // cache blocks (KC = 256, MC = 288), primes, and 1 (the matrix-vector paths).
-    private static final List<Integer> EDGES = List.of(1, 2, 5, 6, 7, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 65, 97);
-    private static final List<Integer> BIG_M = List.of(287, 288, 289, 300);
-    private static final List<Integer> BIG_K = List.of(255, 256, 257, 511, 513);
+    // cache blocks (KC = 768, MC = 12 tiles), primes, and 1 (the matrix-vector paths).
+    private static final List<Integer> EDGES =
+            List.of(1, 2, 5, 6, 7, 11, 12, 13, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 65, 97);
+    private static final List<Integer> BIG_M = List.of(71, 72, 73, 143, 144, 145, 289);
+    private static final List<Integer> BIG_K = List.of(255, 256, 257, 767, 768, 769, 1000);
 
     private static Gen<Integer> dim(List<Integer> big) {
         return integers().between(1, 40).mix(Generate.pick(EDGES), 40).mix(Generate.pick(big), 15);
@@ -94,7 +95,7 @@ class GemmTest {
 
     @Test
     void matchesReferenceOnShapesStraddlingEveryBlockSize() {
-        int[][] shapes = {{289, 97, 513}, {300, 65, 257}, {13, 290, 300}, {1, 700, 300}, {700, 1, 300},
+        int[][] shapes = {{289, 97, 769}, {145, 65, 1000}, {13, 290, 300}, {1, 700, 300}, {700, 1, 300},
                 {2, 3, 1000}, {25, 4100, 3}};
         for (int[] s : shapes) {
             for (int t = 0; t < 4; t++) {
@@ -115,7 +116,8 @@ class GemmTest {
                 MemorySegment c = filled(arena, (long) m * n, Float.NaN);
                 Gemm.sgemm(transA, transB, m, n, k, a, 0, transA ? m : k, b, 0, transB ? k : n, 0f, c, 0, n);
                 for (long i = 0; i < (long) m * n; i++) {
-                    assertFalse(Float.isNaN(c.getAtIndex(F32, i)), () -> "NaN leaked from C for " + m + "x" + n + "x" + k);
+                    assertFalse(Float.isNaN(c.getAtIndex(F32, i)),
+                            () -> "NaN leaked from C for " + m + "x" + n + "x" + k);
                 }
             }
         }

@@ -120,7 +120,8 @@ public final class GemmBenchmark {
         // Training also runs each layer's backward: with the weight W stored [in,out], the input
         // gradient is dY·Wᵀ and the weight gradient Xᵀ·dY; with W stored [out,in] (Hugging Face
         // nn.Linear) the forward itself is X·Wᵀ. None should be far slower than the forward.
-        System.out.printf("%nGPT-2 layer GEMMs, Tessera GFLOP/s (forward X·W, X·Wᵀ; backward dY·Wᵀ, Xᵀ·dY)%n");
+        System.out.printf("%nGPT-2 layer GEMMs, Tessera GFLOP/s "
+                + "(forward X·W, X·Wᵀ; backward dY·Wᵀ, Xᵀ·dY)%n");
         System.out.printf("%-11s %10s %10s %10s %10s%n", "layer", "X·W", "X·Wᵀ", "dY·Wᵀ", "Xᵀ·dY");
         for (Shape s : FORWARD.subList(1, FORWARD.size())) {
             System.out.printf("%-11s %10.1f %10.1f %10.1f %10.1f%n", s.name,
