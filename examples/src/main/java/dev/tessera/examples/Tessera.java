@@ -2,17 +2,22 @@ package dev.tessera.examples;
 
 import dev.tessera.core.TesseraException;
 import dev.tessera.examples.cli.BenchCommand;
+import dev.tessera.examples.cli.ConfigFile;
 import dev.tessera.examples.cli.DemoCommand;
 import dev.tessera.examples.cli.DetokenizeCommand;
 import dev.tessera.examples.cli.GenerateCommand;
-import dev.tessera.examples.cli.ScoreCommand;
 import dev.tessera.examples.cli.InspectCommand;
-import dev.tessera.examples.cli.TokenizeCommand;
 import dev.tessera.examples.cli.NotBuiltCommands;
+import dev.tessera.examples.cli.ScoreCommand;
+import dev.tessera.examples.cli.TokenizeCommand;
+import dev.tessera.examples.cli.TrainCommand;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
-import picocli.CommandLine;
+import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The {@code tessera} command line (contract: shared/design/CLI.md). Errors print one line on
@@ -27,7 +32,7 @@ import picocli.CommandLine.Command;
             DetokenizeCommand.class,
             ScoreCommand.class,
             GenerateCommand.class,
-            NotBuiltCommands.Train.class,
+            TrainCommand.class,
             NotBuiltCommands.Merge.class,
             NotBuiltCommands.Quantize.class,
             NotBuiltCommands.Memory.class,
@@ -47,6 +52,14 @@ public final class Tessera implements Runnable {
     public static int run(String... args) {
         boolean debug = Arrays.asList(args).contains("--debug");
         CommandLine cli = new CommandLine(new Tessera());
+        try {
+            args = withConfigFile(args);
+        } catch (TesseraException e) {
+            System.err.println("tessera: " + e.getMessage());
+            return 1;
+        }
+        // a value from --config may be given again on the command line, which then wins
+        cli.setOverwrittenOptionsAllowed(true);
         cli.setParameterExceptionHandler((ex, argv) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("tessera: " + ex.getMessage() + " (see '" + ex.getCommandLine().getCommandName() + " --help')");
@@ -62,6 +75,20 @@ public final class Tessera implements Runnable {
             return ex instanceof UsageException ? 2 : 1;
         });
         return cli.execute(args);
+    }
+
+    /** train --config FILE: the file's flags go first so the command line's own override them. */
+    private static String[] withConfigFile(String[] args) {
+        List<String> list = new ArrayList<>(Arrays.asList(args));
+        int at = list.indexOf("--config");
+        if (list.isEmpty() || !list.get(0).equals("train") || at < 0 || at + 1 >= list.size()) {
+            return args;
+        }
+        List<String> out = new ArrayList<>();
+        out.add("train");
+        out.addAll(ConfigFile.arguments(Path.of(list.get(at + 1))));
+        out.addAll(list.subList(1, list.size()));
+        return out.toArray(String[]::new);
     }
 
     private static String oneLine(Throwable ex) {

@@ -37,10 +37,14 @@ final class LoadedModel {
             }
             peft = PeftModel.load(base, adapterDir);
         }
-        Tokenizer tok = hasTokenizer(modelDir) ? Tokenizers.load(modelDir)
+        return new LoadedModel(base, peft, tokenizerFor(modelDir, adapterDir, base.config().vocabSize()));
+    }
+
+    /** The tokenizer of the model folder (or the adapter's), else one that only accepts token ids. */
+    static Tokenizer tokenizerFor(Path modelDir, Path adapterDir, int vocabSize) {
+        return hasTokenizer(modelDir) ? Tokenizers.load(modelDir)
                 : adapterDir != null && hasTokenizer(adapterDir) ? Tokenizers.load(adapterDir)
-                : new VocabularyOnly(base.config().vocabSize(), modelDir);
-        return new LoadedModel(base, peft, tok);
+                : new VocabularyOnly(vocabSize, modelDir);
     }
 
     static boolean hasTokenizer(Path dir) {

@@ -23,13 +23,6 @@ public final class NotBuiltCommands {
         }
     }
 
-    @Command(name = "train", description = "Fine-tune a model: full, LoRA, QLoRA and more (not built yet).")
-    public static final class Train extends Pending {
-        String issue() {
-            return "issue 6, training";
-        }
-    }
-
     @Command(name = "merge", description = "Merge a LoRA adapter into its base model (not built yet).")
     public static final class Merge extends Pending {
         String issue() {
