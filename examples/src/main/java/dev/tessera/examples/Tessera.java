@@ -7,6 +7,8 @@ import dev.tessera.examples.cli.DemoCommand;
 import dev.tessera.examples.cli.DetokenizeCommand;
 import dev.tessera.examples.cli.GenerateCommand;
 import dev.tessera.examples.cli.InspectCommand;
+import dev.tessera.examples.cli.MergeCommand;
+import dev.tessera.examples.cli.QuantizeCommand;
 import dev.tessera.examples.cli.NotBuiltCommands;
 import dev.tessera.examples.cli.ScoreCommand;
 import dev.tessera.examples.cli.TokenizeCommand;
@@ -33,8 +35,8 @@ import picocli.CommandLine;
             ScoreCommand.class,
             GenerateCommand.class,
             TrainCommand.class,
-            NotBuiltCommands.Merge.class,
-            NotBuiltCommands.Quantize.class,
+            MergeCommand.class,
+            QuantizeCommand.class,
             NotBuiltCommands.Memory.class,
             BenchCommand.class,
         })

@@ -23,20 +23,6 @@ public final class NotBuiltCommands {
         }
     }
 
-    @Command(name = "merge", description = "Merge a LoRA adapter into its base model (not built yet).")
-    public static final class Merge extends Pending {
-        String issue() {
-            return "issue 4, PEFT";
-        }
-    }
-
-    @Command(name = "quantize", description = "Quantize a model to 4 bits, bitsandbytes format (not built yet).")
-    public static final class Quantize extends Pending {
-        String issue() {
-            return "issue 5, quant";
-        }
-    }
-
     @Command(name = "memory", description = "Memory tables: full fine-tuning vs LoRA vs QLoRA (not built yet).")
     public static final class Memory extends Pending {
         String issue() {

@@ -1,0 +1,70 @@
+package dev.tessera.examples.cli;
+
+import dev.tessera.core.TesseraException;
+import dev.tessera.nn.models.CausalLM;
+import dev.tessera.quant.QuantizedModels;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tessera merge}: folds a LoRA (or IA3) adapter into its base model and writes an HF model
+ * folder (4-bit bases are dequantized, merged and requantized, as PEFT does). Tokenizer files
+ * are copied along so the folder is usable on its own.
+ */
+@Command(name = "merge", mixinStandardHelpOptions = true, description = "Merge a LoRA or IA3 adapter into its base model; writes an HF model folder.")
+public final class MergeCommand implements Callable<Integer> {
+    static final List<String> COMPANIONS = List.of("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+            "special_tokens_map.json", "generation_config.json", "chat_template.jinja");
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR")
+    Path model;
+
+    @Option(names = "--adapter", required = true, paramLabel = "DIR")
+    Path adapter;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR")
+    Path output;
+
+    @Override
+    public Integer call() {
+        common.apply();
+        if (output.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
+            throw new TesseraException(output + ": the output folder must differ from the model folder");
+        }
+        LoadedModel lm = LoadedModel.load(model, adapter);
+        CausalLM merged = lm.peft.mergeAndUnload();
+        if (QuantizedModels.quantizedLayers(merged).isEmpty()) {
+            merged.save(output);
+        } else {
+            QuantizedModels.save(merged, output);
+        }
+        copyCompanions(model, output);
+        System.out.println("merged " + adapter + " into " + model + " -> " + output);
+        return 0;
+    }
+
+    static void copyCompanions(Path from, Path to) {
+        for (String name : COMPANIONS) {
+            Path src = from.resolve(name);
+            if (Files.isRegularFile(src)) {
+                try {
+                    Path tmp = to.resolve("." + name + ".tmp");
+                    Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
+                    Files.move(tmp, to.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException e) {
+                    throw new TesseraException(to.resolve(name) + ": cannot copy: " + e.getMessage(), e);
+                }
+            }
+        }
+    }
+}
