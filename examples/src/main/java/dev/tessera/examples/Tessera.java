@@ -7,9 +7,9 @@ import dev.tessera.examples.cli.DemoCommand;
 import dev.tessera.examples.cli.DetokenizeCommand;
 import dev.tessera.examples.cli.GenerateCommand;
 import dev.tessera.examples.cli.InspectCommand;
+import dev.tessera.examples.cli.MemoryCommand;
 import dev.tessera.examples.cli.MergeCommand;
 import dev.tessera.examples.cli.QuantizeCommand;
-import dev.tessera.examples.cli.NotBuiltCommands;
 import dev.tessera.examples.cli.ScoreCommand;
 import dev.tessera.examples.cli.TokenizeCommand;
 import dev.tessera.examples.cli.TrainCommand;
@@ -37,7 +37,7 @@ import picocli.CommandLine;
             TrainCommand.class,
             MergeCommand.class,
             QuantizeCommand.class,
-            NotBuiltCommands.Memory.class,
+            MemoryCommand.class,
             BenchCommand.class,
         })
 public final class Tessera implements Runnable {
