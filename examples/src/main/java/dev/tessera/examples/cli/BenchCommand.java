@@ -9,11 +9,11 @@ import picocli.CommandLine.Option;
 
 /** {@code tessera bench gemm|train}: measurements printed as one JSON line. */
 @Command(name = "bench", description = "Benchmarks: GEMM throughput, training step time.",
-        subcommands = {BenchCommand.Gemm.class})
+        subcommands = {BenchCommand.Gemm.class, BenchTrain.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {
-        throw new UsageException("bench needs a subcommand: gemm");
+        throw new UsageException("bench needs a subcommand: gemm or train");
     }
 
     @Command(name = "gemm", mixinStandardHelpOptions = true, description = "Time C = A·B in F32; prints {\"m\",\"n\",\"k\",\"gflops\"} (median of the repeats).")
