@@ -1,9 +1,21 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.DType;
 import dev.tessera.core.Rng;
+import dev.tessera.core.Tensor;
 import dev.tessera.examples.Tessera.UsageException;
+import dev.tessera.nn.Module;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.models.ModelConfig;
+import dev.tessera.nn.peft.Ia3Config;
+import dev.tessera.nn.peft.LoraConfig;
+import dev.tessera.nn.peft.PeftConfig;
+import dev.tessera.nn.peft.PeftModel;
+import dev.tessera.nn.peft.TargetModules;
+import dev.tessera.quant.BitsAndBytesConfig;
+import dev.tessera.quant.QuantMemory;
+import dev.tessera.quant.QuantType;
+import dev.tessera.quant.QuantizedModels;
 import dev.tessera.training.LineChart;
 import dev.tessera.training.Trainer;
 import dev.tessera.training.TrainingArguments;
@@ -18,12 +30,14 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code tessera demo}: the main job on an embedded default. A small GPT-2 is trained on generated
- * "counting" sequences (each token is the previous one plus 3, mod 64); every method's run is
- * summarised in one table and its loss curve drawn in one PNG.
+ * {@code tessera demo}: the main job on an embedded default, the notebook's method comparison in
+ * miniature. A small GPT-2 is pre-trained from scratch on generated sequences that count by 1
+ * (mod 64); that base model is then fine-tuned to count by 3 with full fine-tuning, LoRA, QLoRA
+ * (NF4 + double quantization under LoRA) and IA3. The runs are compared in one table (trainable
+ * parameters, weight bytes, losses, time per step) and their loss curves drawn in one PNG.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Train a small built-in GPT-2 on generated data and show its loss falling (outputs under --output).")
+        description = "Pre-train a small GPT-2 on generated data, then compare full fine-tuning, LoRA, QLoRA and IA3 on a new task.")
 public final class DemoCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -31,7 +45,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--output", defaultValue = "runs/demo", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path output;
 
-    @Option(names = "--steps", defaultValue = "150", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "120", description = "Optimizer steps per run (default: ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--seed", defaultValue = "42")
@@ -46,7 +60,7 @@ public final class DemoCommand implements Callable<Integer> {
                  "attn_pdrop": 0.0, "bos_token_id": 0, "eos_token_id": 0}""", "the demo's built-in config");
     }
 
-    /** Sequences start, start+stride, start+2·stride, ... (mod 64); every next token is predictable from the previous two. */
+    /** start, start+stride, start+2·stride, ... (mod 64): each token follows from the one before. */
     static List<Example> sequences(int count, int stride, Rng rng) {
         List<Example> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -62,7 +76,8 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     /** One row of the comparison table. */
-    record Row(String method, long trainable, long total, List<Double> losses, double evalLoss, double secondsPerStep) {}
+    record Row(String method, long trainable, long total, long weightBytes, List<Double> losses, double evalLoss,
+               double secondsPerStep) {}
 
     @Override
     public Integer call() {
@@ -71,15 +86,28 @@ public final class DemoCommand implements Callable<Integer> {
             throw new UsageException("--steps must be >= 1");
         }
         Rng rng = new Rng(seed);
+        List<Example> baseTask = sequences(256, 1, rng);
         List<Example> train = sequences(256, 3, rng);
         List<Example> eval = sequences(32, 3, rng);
-        System.out.printf(Locale.ROOT, "Tessera demo: a %s on %d generated sequences (next token = previous + 3 mod %d), %d steps each%n",
-                "2-layer GPT-2", train.size(), VOCAB, steps);
+        System.out.printf(Locale.ROOT, "Tessera demo: pre-train a 2-layer GPT-2 to count by 1 (mod %d), then fine-tune it to count by 3%n", VOCAB);
+        System.out.printf(Locale.ROOT, "with full fine-tuning, LoRA, QLoRA and IA3 (%d steps each, batch 8, AdamW). Outputs: %s%n", steps, output);
+
+        Path baseDir = output.resolve("base");
+        CausalLM pretrained = CausalLM.create(config(), seed);
+        Row base = run("pretrain", pretrained, pretrained, pretrained::loss, pretrained::save, baseTask, sequences(32, 1, rng),
+                baseDir, 3e-3);
+        System.err.printf(Locale.ROOT, "base model: loss %.3f on counting by 1%n", base.evalLoss);
 
         List<Row> rows = new ArrayList<>();
-        rows.add(run("full", CausalLM.create(config(), seed), train, eval, output.resolve("full")));
+        CausalLM full = CausalLM.load(baseDir);
+        full.requiresGrad(true);
+        rows.add(run("full", full, full, full::loss, full::save, train, eval, output.resolve("full"), 1e-3));
+        rows.add(peftRun("lora", CausalLM.load(baseDir), false, lora(), train, eval));
+        rows.add(peftRun("qlora", CausalLM.load(baseDir), true, lora(), train, eval));
+        rows.add(peftRun("ia3", CausalLM.load(baseDir), false, Ia3Config.defaults().withBaseModelNameOrPath(baseDir.toString()), train, eval));
+
         printTable(rows);
-        LineChart chart = new LineChart("Tessera demo: training loss", "step", "loss");
+        LineChart chart = new LineChart("Tessera demo: fine-tuning loss (count by 3)", "step", "loss");
         for (Row r : rows) {
             double[] x = new double[r.losses.size()], y = new double[r.losses.size()];
             for (int i = 0; i < x.length; i++) {
@@ -89,31 +117,63 @@ public final class DemoCommand implements Callable<Integer> {
             chart.series(r.method, x, y);
         }
         chart.writePng(output.resolve("loss.png"));
-        System.out.println("wrote " + output.resolve("loss.png") + " and per-method metrics.jsonl under " + output);
+        System.out.println("loss curves: " + output.resolve("loss.png") + "; per run: metrics.jsonl, loss.png and the model or adapter under "
+                + output + "/{full,lora,qlora,ia3}");
         return 0;
     }
 
-    private Row run(String method, CausalLM model, List<Example> train, List<Example> eval, Path dir) {
-        var args = new TrainingArguments(dir).learningRate(3e-3).maxSteps(steps).batchSize(8).loggingSteps(10).seed(seed);
+    private LoraConfig lora() {
+        return LoraConfig.defaults().withR(8).withLoraAlpha(16).withTargetModules(TargetModules.allLinear())
+                .withBaseModelNameOrPath(output.resolve("base").toString());
+    }
+
+    private Row peftRun(String method, CausalLM base, boolean quantize, PeftConfig config, List<Example> train, List<Example> eval) {
+        if (quantize) {
+            QuantizedModels.quantize(base, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null));
+        }
+        long baseBytes = weightBytes(base);
+        PeftModel peft = PeftModel.of(base, config);
+        Row r = run(method, base, peft, peft::loss, peft::save, train, eval, output.resolve(method), 1e-2);
+        long[] counts = peft.trainableParameterCounts(); // PEFT's way: a packed 4-bit byte holds two weights
+        return new Row(method, counts[0], counts[1], baseBytes, r.losses, r.evalLoss, r.secondsPerStep);
+    }
+
+    private Row run(String method, CausalLM base, Module trained, Trainer.LossFunction loss, Trainer.ModelSaver saver,
+                    List<Example> train, List<Example> eval, Path dir, double lr) {
+        var args = new TrainingArguments(dir).learningRate(lr).maxSteps(steps).batchSize(8).loggingSteps(10).seed(seed);
         args.warmupSteps = Math.min(10, steps / 10);
         args.lrSchedulerType = "cosine";
         System.err.println("training: " + method);
+        long weightBytes = weightBytes(base);
         long t0 = System.nanoTime();
-        Trainer trainer = new Trainer(model, model::loss, model::save, train, eval, 0, args, model.dropoutRng());
-        Trainer.TrainingResult result = trainer.train();
+        Trainer.TrainingResult result = new Trainer(trained, loss, saver, train, eval, 0, args, base.dropoutRng()).train();
         double secondsPerStep = (System.nanoTime() - t0) / 1e9 / steps;
-        return new Row(method, model.parameterCount(true), model.parameterCount(false), result.stepLosses(),
+        return new Row(method, trained.parameterCount(true), trained.parameterCount(false), weightBytes, result.stepLosses(),
                 result.evalLoss(), secondsPerStep);
+    }
+
+    /** Bytes of the model's weights as stored: F32 tensors, or packed 4-bit codes + scales. */
+    private static long weightBytes(CausalLM model) {
+        if (QuantizedModels.quantizedLayers(model).isEmpty()) {
+            long bytes = 0;
+            for (Tensor t : model.parameters()) {
+                bytes += t.numel() * t.dtype().byteSize();
+            }
+            return bytes;
+        }
+        QuantMemory.Report r = QuantMemory.report(model);
+        return r.quantizedBytes() + r.otherBytes();
     }
 
     static void printTable(List<Row> rows) {
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-8s %12s %12s %11s %11s %10s %8s%n", "method", "trainable", "all params",
-                "first loss", "final loss", "eval loss", "s/step");
+        System.out.printf(Locale.ROOT, "%-7s %11s %10s %13s %11s %11s %10s %8s%n", "method", "trainable", "trainable%",
+                "base bytes", "first loss", "final loss", "eval loss", "s/step");
         for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "%-8s %12s %12s %11.4f %11.4f %10.4f %8.3f%n", r.method,
-                    String.format(Locale.ROOT, "%,d", r.trainable), String.format(Locale.ROOT, "%,d", r.total),
-                    r.losses.get(0), r.losses.get(r.losses.size() - 1), r.evalLoss, r.secondsPerStep);
+            System.out.printf(Locale.ROOT, "%-7s %11s %9.2f%% %13s %11.4f %11.4f %10.4f %8.3f%n", r.method,
+                    String.format(Locale.ROOT, "%,d", r.trainable), 100.0 * r.trainable / r.total,
+                    String.format(Locale.ROOT, "%,d", r.weightBytes), r.losses.get(0), r.losses.get(r.losses.size() - 1),
+                    r.evalLoss, r.secondsPerStep);
         }
         System.out.println();
     }
