@@ -126,4 +126,87 @@ class CliTest {
         assertEquals(64, j.get("m").asInt());
         assertTrue(j.get("gflops").asDouble() > 0);
     }
+
+    static final Path BPE_MODEL = FIXTURES.resolve("gpt2-tiny-bpe");
+    static final String ALPACA = "src/test/resources/alpaca-tiny.jsonl";
+
+    @Test
+    void trainRunsEndToEndForEveryMethodAndWritesItsOutputs(@TempDir Path dir) throws Exception {
+        for (String method : List.of("lora", "full", "qlora", "ia3", "prefix", "prompt", "adapter")) {
+            Path out = dir.resolve(method);
+            Run r = run("train", "--model", BPE_MODEL.toString(), "--data", ALPACA, "--method", method, "--output", out.toString(),
+                    "--max-steps", "3", "--batch-size", "4", "--logging-steps", "1", "--lr", "1e-3");
+            assertEquals(0, r.code, method + ": " + r.err);
+            JsonNode summary = new ObjectMapper().readTree(r.out.strip().lines().reduce((a, b) -> b).orElseThrow());
+            assertEquals(3, summary.get("steps").asInt());
+            assertEquals(3, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+            assertTrue(Files.size(out.resolve("loss.png")) > 1000);
+            if (method.equals("full")) {
+                assertTrue(Files.exists(out.resolve("model.safetensors")) && Files.exists(out.resolve("config.json")));
+            } else {
+                assertTrue(Files.exists(out.resolve("adapter_model.safetensors")) && Files.exists(out.resolve("adapter_config.json")), method);
+            }
+        }
+        // the LoRA adapter scores and generates; merging it gives a model folder with the same scores
+        Path lora = dir.resolve("lora"), merged = dir.resolve("merged");
+        Run withAdapter = run("score", "--model", BPE_MODEL.toString(), "--adapter", lora.toString(), "--data", ALPACA);
+        assertEquals(0, run("merge", "--model", BPE_MODEL.toString(), "--adapter", lora.toString(), "--output", merged.toString()).code);
+        Run mergedScore = run("score", "--model", merged.toString(), "--data", ALPACA);
+        List<String> a = withAdapter.out.lines().toList(), b = mergedScore.out.lines().toList();
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++) {
+            double x = new ObjectMapper().readTree(a.get(i)).get("loss").asDouble(), y = new ObjectMapper().readTree(b.get(i)).get("loss").asDouble();
+            assertEquals(x, y, 1e-4, "row " + i);
+        }
+        for (String m : List.of("prefix", "prompt", "lora")) {
+            Run g = run("generate", "--model", BPE_MODEL.toString(), "--adapter", dir.resolve(m).toString(), "--prompt", "What color",
+                    "--max-new-tokens", "4", "--print-ids");
+            assertEquals(0, g.code, g.err);
+        }
+    }
+
+    @Test
+    void trainReadsAConfigFileThatFlagsOverride(@TempDir Path dir) throws Exception {
+        Path cfg = dir.resolve("run.yaml");
+        Files.writeString(cfg, "method: lora\nmax_steps: 5\nbatch-size: 4\nr: 4\noptimizer: adamw8bit\n");
+        Path out = dir.resolve("out");
+        Run r = run("train", "--config", cfg.toString(), "--model", BPE_MODEL.toString(), "--data", ALPACA, "--output", out.toString(),
+                "--max-steps", "2");
+        assertEquals(0, r.code, r.err);
+        assertEquals(2, new ObjectMapper().readTree(r.out.strip()).get("steps").asInt(), "the command line wins");
+        assertEquals(4, new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile()).get("r").asInt(), "the file applies");
+        assertEquals(2, run("train", "--model", BPE_MODEL.toString(), "--data", ALPACA, "--output", out.toString(), "--method", "nope").code);
+    }
+
+    @Test
+    void quantizeWritesABitsandbytesFolderThatScores(@TempDir Path dir) throws Exception {
+        Path q = dir.resolve("q");
+        Run r = run("quantize", "--model", BPE_MODEL.toString(), "--output", q.toString(), "--quant", "nf4", "--double-quant");
+        assertEquals(0, r.code, r.err);
+        JsonNode config = new ObjectMapper().readTree(q.resolve("config.json").toFile());
+        assertEquals("bitsandbytes", config.get("quantization_config").get("quant_method").asText());
+        Run inspect = run("inspect", q.toString());
+        assertTrue(inspect.out.contains(".weight.quant_state.bitsandbytes__nf4\tU8"), inspect.out);
+        Run score = run("score", "--model", q.toString(), "--data", ALPACA);
+        assertEquals(0, score.code, score.err);
+        assertEquals(2, run("quantize", "--model", BPE_MODEL.toString(), "--output", q.toString(), "--quant", "int3").code);
+    }
+
+    @Test
+    void memoryPrintsTheTableAndDrawsIt(@TempDir Path dir) throws Exception {
+        Run r = run("memory", "--params", "7B", "--output", dir.toString());
+        assertEquals(0, r.code, r.err);
+        String loraRow = r.out.lines().filter(l -> l.startsWith("7B") && l.contains("lora") && !l.contains("qlora")).findFirst().orElseThrow();
+        assertTrue(loraRow.contains("4,194,304"), "LoRA r=8 on q_proj,v_proj of Llama-2-7B: " + loraRow);
+        assertTrue(Files.size(dir.resolve("memory.png")) > 1000);
+    }
+
+    @Test
+    void benchTrainPrintsOneJsonLine() throws Exception {
+        Run r = run("bench", "train", "--model", BPE_MODEL.toString(), "--method", "lora", "--batch-size", "2", "--seq-len", "16", "--steps", "2");
+        assertEquals(0, r.code, r.err);
+        JsonNode j = new ObjectMapper().readTree(r.out.strip());
+        assertEquals("lora", j.get("method").asText());
+        assertTrue(j.get("tokens_per_s").asDouble() > 0 && j.get("steps").asInt() == 2);
+    }
 }

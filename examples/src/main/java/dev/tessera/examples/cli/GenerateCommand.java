@@ -1,7 +1,9 @@
 package dev.tessera.examples.cli;
 
 import dev.tessera.core.Autograd;
+import dev.tessera.core.Tensor;
 import dev.tessera.examples.Tessera.UsageException;
+import dev.tessera.nn.KvCache;
 import dev.tessera.nn.generate.GenerationConfig;
 import dev.tessera.nn.generate.Generator;
 import java.nio.file.Path;
@@ -52,6 +54,25 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--print-ids", description = "Print the new token ids as a JSON array instead of text.")
     boolean printIds;
 
+    /** Decodes through the PEFT model when there is one, so prefix and prompt adapters take part. */
+    static Generator generator(LoadedModel lm) {
+        if (lm.peft == null) {
+            return new Generator(lm.base);
+        }
+        return new Generator(lm.base, null, new Generator.Decoder() {
+            @Override
+            public KvCache newCache(int batch, int capacity) {
+                return lm.peft.newCache(batch, capacity);
+            }
+
+            @Override
+            public Tensor nextTokenLogits(Tensor ids, KvCache cache) {
+                Tensor logits = lm.peft.logits(ids, cache);                 // [1, T, V]
+                return logits.narrow(1, logits.size(1) - 1, 1);
+            }
+        });
+    }
+
     @Override
     public Integer call() {
         common.apply();
@@ -82,7 +103,7 @@ public final class GenerateCommand implements Callable<Integer> {
         lm.base.eval();
         int[] out;
         try (var ng = Autograd.noGrad()) {
-            out = new Generator(lm.base).generate(ids, config);
+            out = generator(lm).generate(ids, config);
         }
         System.out.println(printIds ? TokenizeCommand.jsonArray(out) : lm.tokenizer.decode(out));
         return 0;

@@ -28,8 +28,20 @@ import java.util.function.IntConsumer;
  * Runs without gradients and in eval mode (dropout off), restoring the model's mode after.
  */
 public final class Generator {
+    /**
+     * How tokens are decoded: a KV cache, and the V logits of the token after {@code ids} [1, T]
+     * given the cache. A plain model decodes itself; a PEFT model with prefix or prompt adapters
+     * supplies its own (its cache starts with the virtual tokens).
+     */
+    public interface Decoder {
+        KvCache newCache(int batch, int capacity);
+
+        Tensor nextTokenLogits(Tensor ids, KvCache cache);
+    }
+
     private final CausalLM model;
     private final Tokenizer tokenizer;
+    private final Decoder decoder;
 
     public Generator(CausalLM model) {
         this(model, null);
@@ -37,8 +49,24 @@ public final class Generator {
 
     /** With a tokenizer, stop strings can be used. */
     public Generator(CausalLM model, Tokenizer tokenizer) {
+        this(model, tokenizer, new Decoder() {
+            @Override
+            public KvCache newCache(int batch, int capacity) {
+                return model.newCache(batch, capacity);
+            }
+
+            @Override
+            public Tensor nextTokenLogits(Tensor ids, KvCache cache) {
+                return model.nextTokenLogits(ids, cache);
+            }
+        });
+    }
+
+    /** Decoding through {@code decoder} (e.g. a PEFT model); {@code model} gives the config and train/eval mode. */
+    public Generator(CausalLM model, Tokenizer tokenizer, Decoder decoder) {
         this.model = model;
         this.tokenizer = tokenizer;
+        this.decoder = decoder;
     }
 
     /** The new token ids (not the prompt), ending with the EOS id when generation stopped on it. */
@@ -71,12 +99,12 @@ public final class Generator {
         int n = 0;
         boolean wasTraining = model.isTraining();
         model.eval();
-        try (KvCache cache = model.newCache(1, total); var ng = Autograd.noGrad()) {
+        try (KvCache cache = decoder.newCache(1, total); var ng = Autograd.noGrad()) {
             int[] input = prompt;
             while (n < config.maxNewTokens()) {
                 int next;
                 try (var scope = Scope.open()) {
-                    float[] logits = model.nextTokenLogits(Tensor.ofInts(input, 1, input.length), cache).toFloatArray();
+                    float[] logits = decoder.nextTokenLogits(Tensor.ofInts(input, 1, input.length), cache).toFloatArray();
                     next = Sampler.pick(logits, config, rng);
                 }
                 out[n++] = next;
