@@ -79,21 +79,20 @@ public final class Autograd {
         }
         long[] rngBefore = rng == null ? null : rng.state();
         Tensor out;
-        try (var ng = noGrad()) {
-            out = block.apply(x);
+        // the block's temporaries live in their own scope, freed at once: only the output is kept
+        try (var ng = noGrad(); var scope = Scope.open()) {
+            out = scope.keep(block.apply(x));
         }
-        long[] rngAfter = rng == null ? null : rng.state();
         // recorded even when x needs no gradient: parameters inside the block may
         return out.detach().recordAlways("checkpoint", g -> {
             Tensor input = x.detach().requiresGrad(x.requiresGrad());
-            Tensor recomputed;
             // blocks are recomputed last to first: replay this block's draws, then put the stream back
             long[] rngNow = rng == null ? null : rng.state();
             if (rng != null) {
                 rng.setState(rngBefore);
             }
-            try (var on = setGradEnabled(true)) {
-                recomputed = block.apply(input);
+            try (var on = setGradEnabled(true); var scope = Scope.open()) {
+                Tensor recomputed = block.apply(input);
                 if (recomputed.requiresGrad()) {
                     recomputed.backward(g);
                 }
@@ -101,7 +100,13 @@ public final class Autograd {
             if (rng != null) {
                 rng.setState(rngNow);
             }
-            return new Tensor[] {x.requiresGrad() ? input.grad() : null};
+            Tensor gx = input.grad();
+            if (gx == null) {
+                return new Tensor[] {null};
+            }
+            Tensor owned = gx.copy();   // into the caller's scope; the leaf's own (unowned) gradient is freed
+            input.zeroGrad();
+            return new Tensor[] {owned};
         }, x);
     }
 

@@ -57,10 +57,47 @@ import java.util.Map;
  * RNG state, loss scale, log history), so a resumed run continues with the same losses.
  */
 public final class Trainer {
-    /** Mean loss over the labelled next-token predictions of a batch [B, T]. */
+    /**
+     * Mean loss over the labelled next-token predictions of a batch [B, T]. Batches of packed
+     * rows (several examples per row, {@code --packing}) go to the four-argument overload,
+     * which a model that keeps packed examples apart implements:
+     *
+     * <pre>{@code
+     * Trainer.LossFunction loss = Trainer.LossFunction.withPacking(model::loss, model::loss);
+     * }</pre>
+     */
     @FunctionalInterface
     public interface LossFunction {
         Tensor loss(Tensor inputIds, Tensor labels);
+
+        /**
+         * The mean loss of packed rows: {@code positionIds} restart at 0 for every example,
+         * {@code sequenceIds} give each token's example (-1 on padding); all [B, T], I64.
+         */
+        default Tensor loss(Tensor inputIds, Tensor labels, Tensor positionIds, Tensor sequenceIds) {
+            throw new TesseraException("this model does not support packing (several examples per row); train without packing");
+        }
+
+        /** Plain batches to {@code plain}, packed ones to {@code packed}. */
+        static LossFunction withPacking(LossFunction plain, PackedLossFunction packed) {
+            return new LossFunction() {
+                @Override
+                public Tensor loss(Tensor inputIds, Tensor labels) {
+                    return plain.loss(inputIds, labels);
+                }
+
+                @Override
+                public Tensor loss(Tensor inputIds, Tensor labels, Tensor positionIds, Tensor sequenceIds) {
+                    return packed.loss(inputIds, labels, positionIds, sequenceIds);
+                }
+            };
+        }
+    }
+
+    /** The mean loss of packed rows (see {@link LossFunction#loss(Tensor, Tensor, Tensor, Tensor)}). */
+    @FunctionalInterface
+    public interface PackedLossFunction {
+        Tensor loss(Tensor inputIds, Tensor labels, Tensor positionIds, Tensor sequenceIds);
     }
 
     /** Writes the trained result (an adapter folder or a full model folder). */
@@ -161,6 +198,7 @@ public final class Trainer {
                                Optimizer optimizer) {
         List<Tensor> params = List.copyOf(trainable.values());
         RunState state = new RunState();
+        state.lossScale = args.fp16InitialLossScale;
         if (args.resumeFromCheckpoint != null) {
             resume(args.resumeFromCheckpoint, trainable, optimizer, loader, state);
         }
@@ -273,15 +311,13 @@ public final class Trainer {
                 continue;
             }
             try (var scope = Scope.open()) {
-                Tensor ids = tensor(b.inputIds());
-                Tensor labels = tensor(b.labels());
                 Tensor loss;
                 if (autocast != null) {
                     try (var ac = Autocast.enable(autocast)) {
-                        loss = lossFn.loss(ids, labels);
+                        loss = batchLoss(b);
                     }
                 } else {
-                    loss = lossFn.loss(ids, labels);
+                    loss = batchLoss(b);
                 }
                 // token-weighted: the accumulated gradient equals the gradient of the large batch's mean
                 float weight = (float) count / labelled;
@@ -326,6 +362,31 @@ public final class Trainer {
         return true;
     }
 
+    /** The loss function's mean loss of a batch: the packing-aware overload when a row holds several examples. */
+    private Tensor batchLoss(Batch b) {
+        Tensor ids = tensor(b.inputIds());
+        Tensor labels = tensor(b.labels());
+        if (isPacked(b)) {
+            return lossFn.loss(ids, labels, tensor(b.positionIds()), tensor(b.sequenceIds()));
+        }
+        return lossFn.loss(ids, labels);
+    }
+
+    /** Whether some row of the batch holds more than one example (unpacked rows take the plain causal path). */
+    static boolean isPacked(Batch b) {
+        if (b.sequenceIds() == null || b.positionIds() == null) {
+            return false;
+        }
+        for (int[] row : b.sequenceIds()) {
+            for (int s : row) {
+                if (s > 0) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Next-token targets of a batch: labels at positions 1.. that are not -100. */
     static long countTargets(Batch b) {
         long n = 0;
@@ -361,7 +422,7 @@ public final class Trainer {
                     continue;
                 }
                 try (var scope = Scope.open()) {
-                    sum += (double) lossFn.loss(tensor(b.inputIds()), tensor(b.labels())).item() * c;
+                    sum += (double) batchLoss(b).item() * c;
                     count += c;
                 }
             }

@@ -42,6 +42,8 @@ public final class TrainingArguments {
     public boolean bf16;
     public boolean fp16;
     public boolean gradientCheckpointing;
+    /** FP16 dynamic loss scaling: the starting scale (halved on overflow, doubled after 2000 good steps). */
+    public double fp16InitialLossScale = 65536;
     /** Fast-tier budget of paged optimizers in bytes. */
     public long pagedFastBudgetBytes = 256L << 20;
     /** A checkpoint folder to continue from. */
