@@ -44,9 +44,50 @@ public final class Attention {
     }
 
     /**
+     * Additive mask {@code [B, 1, 1, T, T]} for rows of several examples packed back to back
+     * (Hugging Face's padding-free training): query i attends key j of its row only when
+     * {@code j <= i}, {@code sequenceIds[i] == sequenceIds[j]}, {@code sequenceIds[j] >= 0} and,
+     * when window > 0, {@code i - j < window}. A padding query (sequence id < 0), which would
+     * see no key and make softmax NaN, sees itself alone; no other query sees it.
+     *
+     * <pre>{@code
+     * long[] seq = {0, 0, 0, 1, 1, -1};                       // [ex0 | ex1 | pad], B = 1, T = 6
+     * Tensor mask = Attention.sequenceMask(seq, 1, 6, 0);     // [1, 1, 1, 6, 6]
+     * }</pre>
+     *
+     * @param sequenceIds {@code [B, T]} flattened: each token's example index, negative on padding
+     */
+    public static Tensor sequenceMask(long[] sequenceIds, int batch, int length, int window) {
+        if (batch <= 0 || length <= 0 || sequenceIds.length != (long) batch * length) {
+            throw new TesseraException("sequenceMask: " + sequenceIds.length + " sequence ids do not make [" + batch + ", " + length + "]");
+        }
+        float[] m = new float[batch * length * length];
+        Arrays.fill(m, Float.NEGATIVE_INFINITY);
+        for (int b = 0; b < batch; b++) {
+            int row = b * length;
+            for (int i = 0; i < length; i++) {
+                long seq = sequenceIds[row + i];
+                int at = (row + i) * length;
+                if (seq < 0) {
+                    m[at + i] = 0f;
+                    continue;
+                }
+                int first = window > 0 ? Math.max(0, i - window + 1) : 0;
+                for (int j = first; j <= i; j++) {
+                    if (sequenceIds[row + j] == seq) {
+                        m[at + j] = 0f;
+                    }
+                }
+            }
+        }
+        return Tensor.of(m, batch, 1, 1, length, length);
+    }
+
+    /**
      * q {@code [B, H, T, D]} already multiplied by the softmax scale, k and v
-     * {@code [B, Hkv, S, D]} with Hkv dividing H, mask {@code [T, S]} from {@link #causalMask}
-     * (or null); returns {@code [B, H, T, D]}. Dropout (on the probabilities) may be null.
+     * {@code [B, Hkv, S, D]} with Hkv dividing H, mask {@code [T, S]} from {@link #causalMask},
+     * {@code [B, 1, 1, T, S]} from {@link #sequenceMask}, or null; returns {@code [B, H, T, D]}.
+     * Dropout (on the probabilities) may be null.
      */
     public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, Tensor mask, Dropout dropout) {
         int b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);

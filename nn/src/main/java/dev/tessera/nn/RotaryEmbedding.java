@@ -68,7 +68,54 @@ public final class RotaryEmbedding {
             cos = cos.to(x.device());
             sin = sin.to(x.device());
         }
-        int half = d / 2;
+        return rotate(x, cos, sin);
+    }
+
+    /** Rotation tables gathered for given positions: cos and signed sin {@code [B, 1, T, D]}, scaled. */
+    public record Angles(Tensor cos, Tensor sin) {}
+
+    /**
+     * The tables at per-token positions {@code positionIds [B, T]} (I64, e.g. restarting at 0 for
+     * every example packed into a row), multiplied by {@code scale}; gather once per forward and
+     * apply in every layer with {@link #apply(Tensor, Angles)}.
+     *
+     * <pre>{@code
+     * var angles = rope.angles(Tensor.ofLongs(new long[] {0, 1, 2, 0, 1}, 1, 5), 1f);
+     * Tensor k = rope.apply(kHeads, angles);   // [1, H, 5, D]
+     * }</pre>
+     */
+    public Angles angles(Tensor positionIds, float scale) {
+        if (positionIds.dim() != 2) {
+            throw new TesseraException("rotary embedding: position ids must be [B, T], got " + Arrays.toString(positionIds.shape()));
+        }
+        long max = -1;
+        for (long p : positionIds.toLongArray()) {
+            if (p < 0 || p >= Integer.MAX_VALUE / 2) {
+                throw new TesseraException("rotary embedding: position id " + p + " out of range");
+            }
+            max = Math.max(max, p);
+        }
+        Tensor[] cs = tables((int) max + 1, scale);
+        Tensor cos = cs[0], sin = cs[1];
+        if (!cos.device().equals(positionIds.device())) {
+            cos = cos.to(positionIds.device());
+            sin = sin.to(positionIds.device());
+        }
+        // (P, D) gathered at (B, T) -> (B, T, D) -> (B, 1, T, D), broadcast over the heads
+        return new Angles(cos.embedding(positionIds).unsqueeze(1), sin.embedding(positionIds).unsqueeze(1));
+    }
+
+    /** x {@code [B, H, T, D]} (any strides) rotated by {@code angles}; returns a contiguous {@code [B, H, T, D]}. */
+    public Tensor apply(Tensor x, Angles angles) {
+        int b = x.size(0), t = x.size(2), d = x.size(3);
+        if (d != headDim || angles.cos().size(0) != b || angles.cos().size(2) != t) {
+            throw new TesseraException("rotary angles " + Arrays.toString(angles.cos().shape()) + " do not fit " + Arrays.toString(x.shape()));
+        }
+        return rotate(x, angles.cos(), angles.sin());
+    }
+
+    private static Tensor rotate(Tensor x, Tensor cos, Tensor sin) {
+        int half = x.size(3) / 2;
         // [x₂, x₁] · [-sin, sin] = rotate_half(x) · sin
         Tensor swapped = Tensor.cat(-1, x.narrow(-1, half, half), x.narrow(-1, 0, half));
         return x.mul(cos).add(swapped.mul(sin));

@@ -118,7 +118,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     DataFlags dataFlags;
 
-    @Option(names = "--packing", description = "Pack short examples into --max-length sequences.")
+    @Option(names = "--packing", description = "Pack short examples into --max-length rows; each example attends only to itself "
+            + "(padding-free training). Not with --method prefix or prompt.")
     boolean packing;
 
     @Option(names = "--bf16", description = "BF16 matrix products with F32 master weights.")
@@ -196,8 +197,9 @@ public final class TrainCommand implements Callable<Integer> {
         base.setGradientCheckpointing(gradientCheckpointing);
         Tokenizer tokenizer = LoadedModel.tokenizerFor(model, null, base.config().vocabSize());
         var options = dataFlags.options(tokenizer, model).withPacking(packing);
-        if (packing) {
-            throw new UsageException("--packing: the models do not take per-example attention masks yet; train without packing");
+        if (packing && (method.equals("prefix") || method.equals("prompt"))) {
+            throw new UsageException("--packing: --method " + method + " puts virtual tokens in front of a row, which packed examples "
+                    + "cannot share; train without packing");
         }
         SftDataset train = SftDataset.load(data, tokenizer, options);
         SftDataset eval = evalData == null ? null : SftDataset.load(evalData, tokenizer, options);
@@ -214,7 +216,7 @@ public final class TrainCommand implements Callable<Integer> {
                     throw new UsageException("--method full needs a full-precision model; " + model + " is 4-bit (use --method qlora)");
                 }
                 base.requiresGrad(true);
-                loss = base::loss;
+                loss = Trainer.LossFunction.withPacking(base::loss, base::loss);
                 saver = base::save;
                 trained = base;
             }
@@ -233,7 +235,7 @@ public final class TrainCommand implements Callable<Integer> {
                 }
                 PeftModel peft = PeftModel.of(base, peftConfig());
                 System.err.println(peft.trainableParametersLine());
-                loss = peft::loss;
+                loss = Trainer.LossFunction.withPacking(peft::loss, peft::loss);
                 saver = peft::save;
                 trained = peft;
             }

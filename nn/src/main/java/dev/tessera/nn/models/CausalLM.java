@@ -159,6 +159,13 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
      */
     public abstract Tensor hiddenStates(Tensor inputsEmbeds, KvCache cache);
 
+    /**
+     * The final, normed hidden states {@code [B, T, C]} of packed rows: per-token positions
+     * {@code positionIds [B, T]} (I64, on the embeddings' device) and the block-diagonal causal
+     * mask of {@code sequenceIds} ({@code [B, T]} flattened; see {@link #logits(Tensor, Tensor, Tensor)}).
+     */
+    abstract Tensor hiddenStates(Tensor inputsEmbeds, Tensor positionIds, long[] sequenceIds);
+
     /** A cache for {@code batch} sequences of up to {@code capacity} positions. */
     public final KvCache newCache(int batch, int capacity) {
         return new KvCache(config.numLayers(), batch, config.numKvHeads(), config.headDim(), capacity);
@@ -175,6 +182,28 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
     public final Tensor logits(Tensor ids, KvCache cache) {
         checkIds(ids);
         return lmHead().forward(hiddenStates(inputEmbeddings().forward(ids), cache));
+    }
+
+    /**
+     * Logits {@code [B, T, V]} of rows holding several examples back to back (Hugging Face's
+     * padding-free training, {@code DataCollatorWithFlattening}). {@code positionIds [B, T]}
+     * (I64) restart at 0 for every example and feed the learned positions or RoPE;
+     * {@code sequenceIds [B, T]} (I64) give each token's example, negative on padding. Query i
+     * attends key j only when {@code j <= i}, {@code sequenceIds[i] == sequenceIds[j]} and
+     * {@code sequenceIds[j] >= 0}, so every example's logits are those it has alone.
+     *
+     * <pre>{@code
+     * Tensor ids = Tensor.ofInts(new int[] {5, 6, 7, 9, 4, 0}, 1, 6);      // [ex0 | ex1 | pad]
+     * Tensor pos = Tensor.ofInts(new int[] {0, 1, 2, 0, 1, 0}, 1, 6);
+     * Tensor seq = Tensor.ofInts(new int[] {0, 0, 0, 1, 1, -1}, 1, 6);
+     * Tensor logits = model.logits(ids, pos, seq);                         // [1, 6, V]
+     * }</pre>
+     */
+    public final Tensor logits(Tensor ids, Tensor positionIds, Tensor sequenceIds) {
+        checkIds(ids);
+        checkPacking(ids, positionIds, sequenceIds);
+        Tensor embeds = inputEmbeddings().forward(ids);
+        return lmHead().forward(hiddenStates(embeds, positionIds.to(embeds.device()), sequenceIds.toLongArray()));
     }
 
     /** Logits {@code [B, T, V]} for input embeddings {@code [B, T, C]} (e.g. with soft prompts prepended). */
@@ -201,6 +230,39 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
         return causalLmLoss(logits(ids), labels);
     }
 
+    /**
+     * The causal-LM loss of packed rows (see {@link #logits(Tensor, Tensor, Tensor)}): the
+     * mean over every example's labelled next-token predictions, so it equals the
+     * token-weighted mean of the examples' losses run alone. A prediction across an example
+     * boundary, or from or into padding, is never scored (packed data labels every example's
+     * first token -100 anyway).
+     */
+    public final Tensor loss(Tensor ids, Tensor labels, Tensor positionIds, Tensor sequenceIds) {
+        if (!Arrays.equals(ids.shape(), labels.shape())) {
+            throw new TesseraException("loss: labels " + Arrays.toString(labels.shape()) + " must have the shape of ids "
+                    + Arrays.toString(ids.shape()));
+        }
+        Tensor logits = logits(ids, positionIds, sequenceIds);
+        return causalLmLoss(logits, withinSequenceLabels(labels, sequenceIds));
+    }
+
+    /** {@code labels} with -100 at every token whose predecessor belongs to another example (or that is padding). */
+    private static Tensor withinSequenceLabels(Tensor labels, Tensor sequenceIds) {
+        int b = labels.size(0), t = labels.size(1);
+        long[] l = labels.toLongArray(), seq = sequenceIds.toLongArray();
+        boolean changed = false;
+        for (int i = 0; i < b; i++) {
+            for (int j = 1; j < t; j++) {
+                int at = i * t + j;
+                if (l[at] != -100 && (seq[at] < 0 || seq[at] != seq[at - 1])) {
+                    l[at] = -100;
+                    changed = true;
+                }
+            }
+        }
+        return changed ? Tensor.ofLongs(l, b, t) : labels;
+    }
+
     /** The shifted, -100-ignoring mean cross entropy of logits {@code [B, T, V]} against labels {@code [B, T]}. */
     public static Tensor causalLmLoss(Tensor logits, Tensor labels) {
         if (logits.dim() != 3 || labels.dim() != 2 || logits.size(0) != labels.size(0) || logits.size(1) != labels.size(1)) {
@@ -225,6 +287,15 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
         }
         if (ids.size(1) == 0) {
             throw new TesseraException("token ids must hold at least one position");
+        }
+    }
+
+    private static void checkPacking(Tensor ids, Tensor positionIds, Tensor sequenceIds) {
+        for (Tensor x : new Tensor[] {positionIds, sequenceIds}) {
+            if (x == null || x.dtype() != DType.I64 || !Arrays.equals(x.shape(), ids.shape())) {
+                throw new TesseraException("packed rows: position and sequence ids must be I64 tensors shaped like the ids "
+                        + Arrays.toString(ids.shape()) + ", got " + (x == null ? "null" : x.dtype() + " " + Arrays.toString(x.shape())));
+            }
         }
     }
 

@@ -51,6 +51,11 @@ public final class Gpt2Model extends CausalLM {
         return child("transformer", Transformer.class).forward(inputsEmbeds, cache, this);
     }
 
+    @Override
+    Tensor hiddenStates(Tensor inputsEmbeds, Tensor positionIds, long[] sequenceIds) {
+        return child("transformer", Transformer.class).forward(inputsEmbeds, positionIds, sequenceIds, this);
+    }
+
     /** {@code transformer}: embeddings, blocks {@code h}, final norm {@code ln_f}. */
     static final class Transformer extends Module {
         private final int maxPositions;
@@ -85,18 +90,36 @@ public final class Gpt2Model extends CausalLM {
             if (mask != null) {
                 mask = mask.to(x.device());
             }
-            @SuppressWarnings("unchecked")
-            ModuleList<Block> h = child("h", ModuleList.class);
-            Tensor m = mask;
-            for (int i = 0; i < h.size(); i++) {
-                Block block = h.get(i);
-                int layer = i;
-                x = model.runBlock(in -> block.forward(in, m, cache, layer), x, cache);
-            }
+            x = blocks(x, mask, cache, model);
             if (cache != null) {
                 cache.advance(t);
             }
             return child("ln_f", LayerNorm.class).forward(x);
+        }
+
+        // packed rows: embeds (B, T, C), positionIds (B, T) -> (B, T, C)
+        Tensor forward(Tensor embeds, Tensor positionIds, long[] sequenceIds, CausalLM model) {
+            int b = embeds.size(0), t = embeds.size(1);
+            for (long p : positionIds.toLongArray()) {
+                if (p < 0 || p >= maxPositions) {
+                    throw new TesseraException("GPT-2 position id " + p + " is outside [0, n_positions = " + maxPositions + ")");
+                }
+            }
+            Tensor positions = child("wpe", Embedding.class).forward(positionIds); // (B, T, C)
+            Tensor x = child("drop", Dropout.class).forward(embeds.add(positions));
+            Tensor mask = Attention.sequenceMask(sequenceIds, b, t, 0).to(x.device()); // (B, 1, 1, T, T)
+            return child("ln_f", LayerNorm.class).forward(blocks(x, mask, null, model));
+        }
+
+        private Tensor blocks(Tensor x, Tensor mask, KvCache cache, CausalLM model) {
+            @SuppressWarnings("unchecked")
+            ModuleList<Block> h = child("h", ModuleList.class);
+            for (int i = 0; i < h.size(); i++) {
+                Block block = h.get(i);
+                int layer = i;
+                x = model.runBlock(in -> block.forward(in, mask, cache, layer), x, cache);
+            }
+            return x;
         }
     }
 

@@ -17,6 +17,7 @@ import dev.tessera.nn.RmsNorm;
 import dev.tessera.nn.RotaryEmbedding;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * The Llama family as transformers' {@code LlamaForCausalLM} (also Mistral, SmolLM, TinyLlama,
@@ -53,10 +54,32 @@ public final class LlamaModel extends CausalLM {
         return child("model", Body.class).forward(inputsEmbeds, cache, this);
     }
 
+    @Override
+    Tensor hiddenStates(Tensor inputsEmbeds, Tensor positionIds, long[] sequenceIds) {
+        return child("model", Body.class).forward(inputsEmbeds, positionIds, sequenceIds, this);
+    }
+
+    /**
+     * Where the rotary angles come from: positions {@code start, start + 1, ...} for every row
+     * (the cached path), or angles gathered per token for packed rows, once per forward.
+     */
+    record Rotation(RotaryEmbedding rope, int start, RotaryEmbedding.Angles queryAngles, RotaryEmbedding.Angles keyAngles) {
+        // q (B, H, T, D) -> rotated and multiplied by scale (packed query angles already carry it)
+        Tensor rotateQuery(Tensor q, float scale) {
+            return queryAngles == null ? rope.apply(q, start, scale) : rope.apply(q, queryAngles);
+        }
+
+        // k (B, Hkv, T, D) -> rotated
+        Tensor rotateKey(Tensor k) {
+            return keyAngles == null ? rope.apply(k, start, 1f) : rope.apply(k, keyAngles);
+        }
+    }
+
     /** {@code model}: {@code embed_tokens}, decoder {@code layers}, final {@code norm}. */
     static final class Body extends Module {
         private final RotaryEmbedding rope;
         private final int[] windows;
+        private final float queryScale;
 
         Body(ModelConfig cfg, ParameterSource src, Rng rng) {
             addModule("embed_tokens", new Embedding(src.under("embed_tokens"), cfg.vocabSize(), cfg.hiddenSize(),
@@ -69,6 +92,7 @@ public final class LlamaModel extends CausalLM {
             }
             addModule("norm", new RmsNorm(src.under("norm"), cfg.hiddenSize(), cfg.normEps()));
             rope = new RotaryEmbedding(cfg.ropeInverseFrequencies());
+            queryScale = SelfAttention.queryScale(cfg);
         }
 
         Embedding embedTokens() {
@@ -79,23 +103,37 @@ public final class LlamaModel extends CausalLM {
         Tensor forward(Tensor embeds, KvCache cache, CausalLM model) {
             int t = embeds.size(1);
             int start = cache == null ? 0 : cache.length();
-            Map<Integer, Tensor> masks = new HashMap<>(); // one per distinct window
-            Tensor x = embeds;
-            @SuppressWarnings("unchecked")
-            ModuleList<DecoderLayer> layers = child("layers", ModuleList.class);
-            for (int i = 0; i < layers.size(); i++) {
-                Tensor mask = masks.computeIfAbsent(windows[i], w -> {
-                    Tensor m = Attention.causalMask(t, start + t, w);
-                    return m == null ? null : m.to(embeds.device());
-                });
-                DecoderLayer layer = layers.get(i);
-                int index = i;
-                x = model.runBlock(in -> layer.forward(in, mask, cache, index, start, rope), x, cache);
-            }
+            Tensor x = layers(embeds, w -> {
+                Tensor m = Attention.causalMask(t, start + t, w);
+                return m == null ? null : m.to(embeds.device());
+            }, cache, new Rotation(rope, start, null, null), model);
             if (cache != null) {
                 cache.advance(t);
             }
             return child("norm", RmsNorm.class).forward(x);
+        }
+
+        // packed rows: embeds (B, T, C), positionIds (B, T) -> (B, T, C)
+        Tensor forward(Tensor embeds, Tensor positionIds, long[] sequenceIds, CausalLM model) {
+            int b = embeds.size(0), t = embeds.size(1);
+            Rotation rotation = new Rotation(rope, 0, rope.angles(positionIds, queryScale), rope.angles(positionIds, 1f));
+            // (B, 1, 1, T, T)
+            Tensor x = layers(embeds, w -> Attention.sequenceMask(sequenceIds, b, t, w).to(embeds.device()), null, rotation, model);
+            return child("norm", RmsNorm.class).forward(x);
+        }
+
+        // x (B, T, C) through every decoder layer, with maskFor(window) made once per distinct window
+        private Tensor layers(Tensor x, IntFunction<Tensor> maskFor, KvCache cache, Rotation rotation, CausalLM model) {
+            Map<Integer, Tensor> masks = new HashMap<>();
+            @SuppressWarnings("unchecked")
+            ModuleList<DecoderLayer> layers = child("layers", ModuleList.class);
+            for (int i = 0; i < layers.size(); i++) {
+                Tensor mask = masks.computeIfAbsent(windows[i], maskFor::apply);
+                DecoderLayer layer = layers.get(i);
+                int index = i;
+                x = model.runBlock(in -> layer.forward(in, mask, cache, index, rotation), x, cache);
+            }
+            return x;
         }
     }
 
@@ -109,9 +147,9 @@ public final class LlamaModel extends CausalLM {
         }
 
         // x (B, T, C) -> (B, T, C)
-        Tensor forward(Tensor x, Tensor mask, KvCache cache, int layer, int start, RotaryEmbedding rope) {
+        Tensor forward(Tensor x, Tensor mask, KvCache cache, int layer, Rotation rotation) {
             Tensor h = child("input_layernorm", RmsNorm.class).forward(x);
-            x = x.add(child("self_attn", SelfAttention.class).forward(h, mask, cache, layer, start, rope));
+            x = x.add(child("self_attn", SelfAttention.class).forward(h, mask, cache, layer, rotation));
             h = child("post_attention_layernorm", RmsNorm.class).forward(x);
             return x.add(child("mlp", Mlp.class).forward(h));
         }
@@ -133,18 +171,22 @@ public final class LlamaModel extends CausalLM {
             addModule("v_proj", new Linear(src.under("v_proj"), c, kvHeads * headDim, cfg.qkvBias(), normal));
             addModule("o_proj", new Linear(src.under("o_proj"), heads * headDim, c, cfg.outputBias(), normal));
             addModule("attn_dropout", new Dropout(cfg.attnDropout(), rng));
-            scale = (float) (1 / Math.sqrt(headDim));
+            scale = queryScale(cfg);
+        }
+
+        static float queryScale(ModelConfig cfg) {
+            return (float) (1 / Math.sqrt(cfg.headDim()));
         }
 
         // x (B, T, C) -> (B, T, C)
-        Tensor forward(Tensor x, Tensor mask, KvCache cache, int layer, int start, RotaryEmbedding rope) {
+        Tensor forward(Tensor x, Tensor mask, KvCache cache, int layer, Rotation rotation) {
             int b = x.size(0), t = x.size(1);
             // (B, T, H·D) -> (B, H, T, D) views; the rotation writes them contiguous, q also scaled
             Tensor q = child("q_proj", LinearLayer.class).forward(x).reshape(b, t, heads, headDim).permute(0, 2, 1, 3);
             Tensor k = child("k_proj", LinearLayer.class).forward(x).reshape(b, t, kvHeads, headDim).permute(0, 2, 1, 3);
             Tensor v = child("v_proj", LinearLayer.class).forward(x).reshape(b, t, kvHeads, headDim).permute(0, 2, 1, 3);
-            q = rope.apply(q, start, scale);
-            k = rope.apply(k, start, 1f);
+            q = rotation.rotateQuery(q, scale);
+            k = rotation.rotateKey(k);
             if (cache != null) {
                 Tensor[] kv = cache.append(layer, k, v);
                 k = kv[0];

@@ -593,6 +593,22 @@ public final class PeftModel extends Module {
         return CausalLM.causalLmLoss(logits, labels);
     }
 
+    /**
+     * The causal-LM loss of packed rows through the adapters (see
+     * {@link CausalLM#loss(Tensor, Tensor, Tensor, Tensor)}): LoRA, IA3 and bottleneck adapters
+     * live inside the model, so it runs them as they are. Prefix and prompt tuning put virtual
+     * tokens in front of a row, which packed examples cannot share, so they throw.
+     */
+    public Tensor loss(Tensor ids, Tensor labels, Tensor positionIds, Tensor sequenceIds) {
+        checkUsable();
+        PeftConfig c = activeConfig();
+        if (c instanceof PrefixTuningConfig || c instanceof PromptTuningConfig) {
+            throw new TesseraException(c.peftType() + ": packed sequences are not supported with prefix or prompt tuning "
+                    + "(the virtual tokens would be shared by every example of a row); train without packing");
+        }
+        return model.loss(ids, labels, positionIds, sequenceIds);
+    }
+
     // ---------------------------------------------------------------- counting
 
     /** PEFT's {@code get_nb_trainable_parameters}: {trainable, all}. */
