@@ -76,7 +76,15 @@ public final class Tessera implements Runnable {
             err.flush();
             return ex instanceof UsageException ? 2 : 1;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError e) {
+            if (debug) {
+                e.printStackTrace();
+            }
+            System.err.println("tessera: out of memory (" + e.getMessage() + "); use a smaller model, batch or --max-length");
+            return 1;
+        }
     }
 
     /** train --config FILE: the file's flags go first so the command line's own override them. */

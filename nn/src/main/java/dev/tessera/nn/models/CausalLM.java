@@ -59,6 +59,25 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
     }
 
     /**
+     * Fails before building when config.json claims more layers than the checkpoint holds, so a
+     * hostile layer count cannot make us build (and report) millions of missing blocks.
+     */
+    private static void checkLayerCount(Path dir, ModelConfig config, CheckpointReader ckpt) {
+        java.util.regex.Pattern layer = java.util.regex.Pattern.compile("(?:^|\\.)(?:h|layers)\\.(\\d{1,9})\\.");
+        int found = 0;
+        for (String name : ckpt.names()) {
+            java.util.regex.Matcher m = layer.matcher(name);
+            if (m.find()) {
+                found = Math.max(found, Integer.parseInt(m.group(1)) + 1);
+            }
+        }
+        if (config.numLayers() > found) {
+            throw new TesseraException(dir.resolve("config.json") + ": " + config.numLayers() + " layers, but the checkpoint holds "
+                    + found);
+        }
+    }
+
+    /**
      * Loads a model folder. With {@code inPlace}, F32 weights are read from the memory-mapped
      * checkpoint without a copy: fast and light, but read-only, so the model comes back frozen
      * (use it as a base for adapters, or for inference); {@link #release()} unmaps it.
@@ -70,6 +89,7 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
         CheckpointReader ckpt = Checkpoints.open(dir);
         CausalLM model = null;
         try {
+            checkLayerCount(dir, config, ckpt);
             CheckpointSource source = new CheckpointSource(ckpt, dir, inPlace);
             model = build(config, source, 0);
             source.finish(config);

@@ -73,8 +73,15 @@ final class CheckpointSource implements ParameterSource {
         return basePrefix && ckpt.contains(bare) ? bare : null;
     }
 
+    /**
+     * Stands in for a missing or mis-shaped tensor so the build can go on and report every problem
+     * at once: one zero broadcast to the expected shape, so a hostile config.json cannot make us
+     * allocate the sizes it claims.
+     */
     private static Tensor placeholder(int[] shape) {
-        return Scope.unowned(() -> Tensor.zeros(shape));
+        int[] ones = new int[shape.length];
+        Arrays.fill(ones, 1);
+        return Scope.unowned(() -> Tensor.zeros(ones).expand(shape));
     }
 
     /** Throws one error listing every problem, naming the folder. */
