@@ -470,7 +470,7 @@ public final class QuantizedModels {
             }
             if (!ckpt.contains(name)) {
                 missing.add(name);
-                return Scope.unowned(() -> Tensor.zeros(shape));
+                return stand(shape);
             }
             used.add(name);
             int[] actual = ckpt.shape(name);
@@ -485,7 +485,16 @@ public final class QuantizedModels {
                     return Scope.unowned(() -> stored.dtype() == DType.F32 ? stored.copy() : stored.cast(DType.F32));
                 }
             }
-            return Scope.unowned(() -> Tensor.zeros(shape));
+            return stand(shape);
+        }
+
+        /** A broadcast zero of the expected shape: reports go on without allocating what config.json claims. */
+        private Tensor stand(int[] shape) {
+            int[] ones = new int[shape.length];
+            Arrays.fill(ones, 1);
+            Tensor t = Scope.unowned(() -> Tensor.zeros(ones).expand(shape));
+            placeholders.add(t);
+            return t;
         }
 
         /** Adds "missing" and "unexpected" entries: tensors nothing asked for, beyond 4-bit state and skipped buffers. */

@@ -81,7 +81,7 @@ public final class ModelConfig {
                 vocabSize = r.positiveInt("vocab_size", 50257);
                 maxPositions = r.positiveInt("n_positions", 1024);
                 hiddenSize = r.positiveInt("n_embd", 768);
-                numLayers = r.positiveInt("n_layer", 12);
+                numLayers = r.layerCount("n_layer", 12);
                 numHeads = r.positiveInt("n_head", 12);
                 numKvHeads = numHeads;
                 if (hiddenSize % numHeads != 0) {
@@ -114,7 +114,7 @@ public final class ModelConfig {
                 vocabSize = r.positiveInt("vocab_size", qwen ? 151936 : 32000);
                 hiddenSize = r.positiveInt("hidden_size", 4096);
                 intermediateSize = r.positiveInt("intermediate_size", qwen ? 22016 : mistral ? 14336 : 11008);
-                numLayers = r.positiveInt("num_hidden_layers", 32);
+                numLayers = r.layerCount("num_hidden_layers", 32);
                 numHeads = r.positiveInt("num_attention_heads", 32);
                 Integer kv = r.optionalPositiveInt("num_key_value_heads");
                 numKvHeads = kv != null ? kv : mistral ? 8 : numHeads;
@@ -449,6 +449,15 @@ public final class ModelConfig {
                 throw error(key, "must be a positive integer below " + Integer.MAX_VALUE / 8 + ", got " + v);
             }
             return (int) n;
+        }
+
+        /** A layer count: positive and at most 4096 (real models have at most a few hundred). */
+        int layerCount(String key, int fallback) {
+            int n = positiveInt(key, fallback);
+            if (n > 4096) {
+                throw error(key, "must be at most 4096 layers, got " + n);
+            }
+            return n;
         }
 
         int positiveInt(String key, int fallback) {
