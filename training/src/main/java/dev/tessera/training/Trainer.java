@@ -173,7 +173,7 @@ public final class Trainer {
                 : null;
         try {
             Optimizer optimizer = newOptimizer(groups, store);
-            return run(trainable, loader, total, schedule, optimizer);
+            return run(trainable, loader, total, schedule, optimizer, store);
         } finally {
             if (store != null) {
                 store.close();
@@ -195,7 +195,7 @@ public final class Trainer {
     }
 
     private TrainingResult run(Map<String, Tensor> trainable, DataLoader loader, long total, LrSchedule schedule,
-                               Optimizer optimizer) {
+                               Optimizer optimizer, PagedStateStore store) {
         List<Tensor> params = List.copyOf(trainable.values());
         RunState state = new RunState();
         state.lossScale = args.fp16InitialLossScale;
@@ -234,6 +234,11 @@ public final class Trainer {
                     line.put("lr", lr);
                     line.put("grad_norm", outcome.gradNorm);
                     line.put("tokens_per_s", tokensSinceLog / Math.max(seconds, 1e-9));
+                    if (store != null) {
+                        // paged optimizers: pages copied between the fast and the slow tier so far
+                        line.put("pages_moved", store.pagesIn() + store.pagesOut());
+                        line.put("paged_state_bytes", (long) store.pages() * store.pageBytes());
+                    }
                     if (outcome.skipped) {
                         line.put("skipped", true);
                     }

@@ -141,4 +141,19 @@ class TrainerTest {
             assertEquals(3, result.steps());
         }
     }
+
+    @Test
+    void pagedOptimizerUnderATightBudgetCompletesAndReportsPagesMoved(@TempDir Path dir) throws Exception {
+        // a wider model so some parameters reach the 100,000-value paging threshold
+        CausalLM m = CausalLM.create(ModelConfig.parse("""
+                {"model_type": "gpt2", "vocab_size": 40, "n_positions": 32, "n_embd": 160, "n_layer": 1, "n_head": 2,
+                 "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}""", "test"), 1);
+        var args = new TrainingArguments(dir).learningRate(1e-3).maxSteps(3).batchSize(4).loggingSteps(1).optim("paged-adamw").progress(false);
+        args.pagedFastBudgetBytes = 2L << 20;   // two 1 MiB pages, far below the state of c_fc/c_proj (2 × 0.8 MB each)
+        var result = trainer(m, args, data(12, 4), List.of()).train();
+        assertEquals(3, result.steps());
+        var last = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Files.readAllLines(dir.resolve("metrics.jsonl")).get(2));
+        assertTrue(last.get("pages_moved").asLong() > 0, last.toString());
+        assertTrue(last.get("paged_state_bytes").asLong() > args.pagedFastBudgetBytes, last.toString());
+    }
 }
