@@ -115,16 +115,37 @@ public final class Autograd {
         return t != null && t.requiresGrad();
     }
 
+    /**
+     * Walks the tape in reverse. Gradient temporaries are freed as soon as no pending gradient
+     * uses their storage (counted per storage, since rules pass gradients through as views), so
+     * backward does not hold every intermediate gradient until the step's scope closes. Storage
+     * that belongs to the forward graph or to the caller's root gradient is never freed here.
+     */
     static void backward(Tensor root, Tensor rootGrad) {
         List<Tensor> order = reverseTopologicalOrder(root);
+        Set<Storage> keep = Collections.newSetFromMap(new IdentityHashMap<>());
+        keep.add(rootGrad.storage());
+        for (Tensor t : order) {
+            keep.add(t.storage());
+            for (Tensor in : t.gradFn().inputs) {
+                if (in != null) {
+                    keep.add(in.storage());
+                }
+            }
+        }
         Map<Tensor, Tensor> pending = new IdentityHashMap<>();
+        Map<Storage, Integer> uses = new IdentityHashMap<>();
         pending.put(root, rootGrad);
+        uses.merge(rootGrad.storage(), 1, Integer::sum);
+        List<Storage> candidates = new ArrayList<>();
         try (var ignored = setGradEnabled(false)) {
             for (Tensor t : order) {
                 Tensor g = pending.remove(t);
                 if (g == null) {
                     continue;
                 }
+                uses.merge(g.storage(), -1, Integer::sum);
+                candidates.add(g.storage());
                 Node node = t.gradFn();
                 Tensor[] grads = node.backward(g);
                 for (int i = 0; i < node.inputs.length; i++) {
@@ -137,12 +158,27 @@ public final class Autograd {
                         throw new IllegalStateException("gradient of " + node.op + " input " + i + " has shape "
                                 + Shapes.str(gi.shape()) + ", expected " + Shapes.str(input.shape()));
                     }
+                    candidates.add(gi.storage());
                     if (input.gradFn() == null) {
                         input.accumulateGrad(gi);
                     } else {
-                        pending.merge(input, gi, Tensor::add);
+                        Tensor old = pending.get(input);
+                        Tensor now = old == null ? gi : old.add(gi);
+                        if (old != null) {
+                            uses.merge(old.storage(), -1, Integer::sum);
+                            candidates.add(old.storage());
+                        }
+                        pending.put(input, now);
+                        uses.merge(now.storage(), 1, Integer::sum);
                     }
                 }
+                for (Storage s : candidates) {
+                    if (uses.getOrDefault(s, 0) <= 0 && !keep.contains(s)) {
+                        uses.remove(s);
+                        s.release();
+                    }
+                }
+                candidates.clear();
             }
         }
     }
