@@ -4,10 +4,11 @@ AdamW) of a model folder on random tokens, full fine-tuning or LoRA (peft), floa
   .venv/bin/python tools/bench/torch_train_step.py --model DIR --method full|lora \
       --batch-size 4 --seq-len 128 --steps 5 [--r 8] [--threads N]
 
-Prints one JSON line like Tessera's: {"method","median_step_s","tokens_per_s","steps"}.
+Prints one JSON line like Tessera's: {"method","median_step_s","tokens_per_s","peak_rss_bytes","steps"}.
 """
 import argparse
 import json
+import resource
 import statistics
 import time
 
@@ -48,6 +49,7 @@ def main():
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
     print(json.dumps({"method": a.method, "median_step_s": med, "tokens_per_s": a.batch_size * a.seq_len / med,
+                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                       "steps": a.steps, "threads": torch.get_num_threads()}))
 
 
