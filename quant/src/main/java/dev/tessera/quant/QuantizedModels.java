@@ -85,7 +85,19 @@ public final class QuantizedModels {
      * weights are released. Returns the names of the quantized modules, in model order.
      */
     public static List<String> quantize(CausalLM model, BitsAndBytesConfig config) {
+        return quantize(model, config, (done, total) -> { });
+    }
+
+    /** As {@link #quantize(CausalLM, BitsAndBytesConfig)}, telling {@code progress} (layers done, layers in all) after each layer. */
+    public static List<String> quantize(CausalLM model, BitsAndBytesConfig config, java.util.function.BiConsumer<Integer, Integer> progress) {
         Map<String, Module> modules = model.namedModules();
+        int candidates = 0;
+        for (Module m : modules.values()) {
+            if (m instanceof Linear || m instanceof Conv1D) {
+                candidates++;
+            }
+        }
+        int seen = 0;
         String head = nameOf(model, (Module) model.lmHead());
         List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
         Set<Tensor> tied = tiedWeights(modules);
@@ -93,7 +105,11 @@ public final class QuantizedModels {
         List<Tensor> replaced = new ArrayList<>();
         for (Map.Entry<String, Module> e : modules.entrySet()) {
             Module m = e.getValue();
-            if (!(m instanceof Linear || m instanceof Conv1D) || skipped(e.getKey(), skip)) {
+            if (!(m instanceof Linear || m instanceof Conv1D)) {
+                continue;
+            }
+            progress.accept(++seen, candidates);
+            if (skipped(e.getKey(), skip)) {
                 continue;
             }
             Tensor stored = m.localParameter("weight");
@@ -198,7 +214,14 @@ public final class QuantizedModels {
         }
         CausalLM model = CausalLM.load(modelDir, true);
         try {
-            quantize(model, config);
+            int[] lastTenth = {-1};
+            quantize(model, config, (done, total) -> {
+                int tenth = done * 10 / Math.max(1, total);
+                if (tenth != lastTenth[0] || done == total) {
+                    lastTenth[0] = tenth;
+                    System.err.printf("quantize: %d/%d linear layers%n", done, total);
+                }
+            });
             save(model, outDir, config);
         } finally {
             model.release();
