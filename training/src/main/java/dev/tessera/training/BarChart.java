@@ -1,19 +1,14 @@
 package dev.tessera.training;
 
-import dev.tessera.core.TesseraException;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 
 /**
  * Grouped, stacked bars to a PNG (memory tables: one group per model size, one bar per method,
@@ -123,18 +118,6 @@ public final class BarChart {
 
     /** Writes a PNG sized to the number of bars, atomically. */
     public void writePng(Path file) {
-        try {
-            Path dir = file.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, ".tmp-", ".png");
-            try {
-                ImageIO.write(render(Math.max(640, 90 * bars.size() + 160), 480), "png", tmp.toFile());
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new TesseraException(file + ": cannot write chart: " + e.getMessage(), e);
-        }
+        Png.writeAtomically(render(Math.max(640, 90 * bars.size() + 160), 480), file);
     }
 }

@@ -1,6 +1,5 @@
 package dev.tessera.training;
 
-import dev.tessera.core.TesseraException;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -8,13 +7,9 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.geom.Path2D;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import javax.imageio.ImageIO;
 
 /**
  * Draws line series (loss curves and the like) to a PNG with Java2D, headless. Written
@@ -150,19 +145,7 @@ public final class LineChart {
 
     /** Writes an 800×500 PNG atomically. */
     public void writePng(Path file) {
-        try {
-            Path dir = file.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, ".tmp-", ".png");
-            try {
-                ImageIO.write(render(800, 500), "png", tmp.toFile());
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new TesseraException(file + ": cannot write chart: " + e.getMessage(), e);
-        }
+        Png.writeAtomically(render(800, 500), file);
     }
 
     private static String format(double v) {
