@@ -3,7 +3,7 @@ package dev.tessera.training;
 import java.io.PrintStream;
 
 /**
- * The training progress bar on stderr: step, epoch, loss, lr, steps/s and ETA. On a terminal it
+ * The training progress bar on stderr: step, epoch, loss, lr, tokens/s and ETA. On a terminal it
  * redraws one line; otherwise (logs, CI) it prints a line about every 5% of the run.
  */
 final class Progress {
@@ -13,13 +13,16 @@ final class Progress {
     private final PrintStream err = System.err;
     private final long start = System.nanoTime();
     private long firstStep = -1;
+    private long tokens;
 
     Progress(long total, boolean enabled) {
         this.total = total;
         this.enabled = enabled;
     }
 
-    void update(long step, double epoch, double loss, double lr) {
+    /** After each optimizer step; {@code stepTokens} is the tokens (padding included) the step processed. */
+    void update(long step, double epoch, double loss, double lr, long stepTokens) {
+        tokens += stepTokens;
         if (!enabled) {
             return;
         }
@@ -36,8 +39,8 @@ final class Progress {
         int width = 24;
         int filled = (int) (width * step / Math.max(1, total));
         String bar = "#".repeat(filled) + "-".repeat(width - filled);
-        String line = String.format("[%s] step %d/%d | epoch %.2f | loss %.4f | lr %.2e | %.2f s/step | ETA %02d:%02d:%02d",
-                bar, step, total, epoch, loss, lr, perStep, eta / 3600, (eta / 60) % 60, eta % 60);
+        String line = String.format("[%s] step %d/%d | epoch %.2f | loss %.4f | lr %.2e | %.0f tok/s | ETA %02d:%02d:%02d",
+                bar, step, total, epoch, loss, lr, tokens / Math.max(elapsed, 1e-9), eta / 3600, (eta / 60) % 60, eta % 60);
         err.print(terminal ? "\r" + line : line + System.lineSeparator());
         err.flush();
     }

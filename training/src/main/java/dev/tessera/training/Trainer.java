@@ -11,6 +11,8 @@ import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.Module;
+import dev.tessera.nn.models.CausalLM;
+import dev.tessera.nn.peft.PeftModel;
 import dev.tessera.nn.io.SafeTensors;
 import dev.tessera.nn.io.SafeTensorsFile;
 import dev.tessera.training.data.Batch;
@@ -212,6 +214,9 @@ public final class Trainer {
             throw new TesseraException(args.outputDir + ": cannot create the output folder: " + e.getMessage(), e);
         }
         Progress progress = new Progress(total, args.progress);
+        if (args.gradientCheckpointing) {
+            enableGradientCheckpointing();
+        }
         model.train(true);
         long tokensSinceLog = 0;
         long logStart = System.nanoTime();
@@ -224,7 +229,7 @@ public final class Trainer {
                 state.step = step + 1;
                 state.stepLosses.add(outcome.loss);
                 tokensSinceLog += outcome.tokens;
-                progress.update(state.step, epochOf(loader), outcome.loss, lr);
+                progress.update(state.step, epochOf(loader), outcome.loss, lr, outcome.tokens);
                 if (state.step % args.loggingSteps == 0 || state.step == total) {
                     double seconds = (System.nanoTime() - logStart) / 1e9;
                     ObjectNode line = JSON.createObjectNode();
@@ -289,6 +294,17 @@ public final class Trainer {
                     List.copyOf(state.stepLosses), args.outputDir);
         } catch (IOException e) {
             throw new TesseraException(metrics + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** gradient_checkpointing: per transformer block of the model (or of a PEFT model's base). */
+    private void enableGradientCheckpointing() {
+        if (model instanceof CausalLM lm) {
+            lm.setGradientCheckpointing(true);
+        } else if (model instanceof PeftModel peft) {
+            peft.baseModel().setGradientCheckpointing(true);
+        } else {
+            throw new TesseraException("gradient_checkpointing needs a CausalLM or PeftModel, got " + model.getClass().getSimpleName());
         }
     }
 

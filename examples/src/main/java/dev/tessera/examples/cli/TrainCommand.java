@@ -194,7 +194,6 @@ public final class TrainCommand implements Callable<Integer> {
         args.validate();
 
         CausalLM base = QuantizedModels.load(model);
-        base.setGradientCheckpointing(gradientCheckpointing);
         Tokenizer tokenizer = LoadedModel.tokenizerFor(model, null, base.config().vocabSize());
         var options = dataFlags.options(tokenizer, model).withPacking(packing);
         if (packing && (method.equals("prefix") || method.equals("prompt"))) {
