@@ -339,17 +339,6 @@ public final class Tensor {
         return this;
     }
 
-    private static boolean anyRequiresGrad(Tensor... ts) {
-        if (!Autograd.isGradEnabled()) {
-            return false;
-        }
-        for (Tensor t : ts) {
-            if (t != null && t.requiresGrad) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     // ---------------------------------------------------------------- memory
 
@@ -1193,9 +1182,6 @@ public final class Tensor {
         return out.record(op, rule, inputs);
     }
 
-    static boolean needsGrad(Tensor... inputs) {
-        return anyRequiresGrad(inputs);
-    }
 
     Node node() {
         return gradFn;
