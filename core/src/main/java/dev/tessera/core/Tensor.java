@@ -1182,7 +1182,6 @@ public final class Tensor {
         return out.record(op, rule, inputs);
     }
 
-
     Node node() {
         return gradFn;
     }

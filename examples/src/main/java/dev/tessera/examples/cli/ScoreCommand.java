@@ -43,8 +43,15 @@ public final class ScoreCommand implements Callable<Integer> {
         }
         lm.base.eval();
         StringBuilder out = new StringBuilder();
+        int rows = ds.examples().size(), done = 0;
+        long every = Math.max(1, rows / 20);
+        long start = System.nanoTime();
         try (var ng = Autograd.noGrad()) {
             for (Example ex : ds.examples()) {
+                if (++done % every == 0 && rows >= 100) {
+                    double s = (System.nanoTime() - start) / 1e9;
+                    System.err.printf(Locale.ROOT, "score: %d/%d rows, ETA %.0f s%n", done, rows, s / done * (rows - done));
+                }
                 int targets = ex.targetCount();
                 if (targets == 0) {
                     out.append("{\"loss\": null, \"tokens\": 0}\n");
