@@ -15,11 +15,8 @@ import java.util.Map;
  * decay per group). The update is one fused backend kernel per parameter; exp_avg and exp_avg_sq
  * are F32 tensors created at the first step of each parameter.
  */
-public class AdamW implements Optimizer {
-    private final List<ParamGroup> groups;
-    private double lr;
+public class AdamW extends OptimizerBase {
     private final double beta1, beta2, eps;
-    private long steps;
     /** exp_avg and exp_avg_sq per parameter key "group.index". */
     protected final Map<String, Tensor[]> state = new LinkedHashMap<>();
 
@@ -31,8 +28,7 @@ public class AdamW implements Optimizer {
         if (lr < 0 || beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1 || eps < 0) {
             throw new TesseraException("AdamW: invalid hyper-parameters lr=" + lr + " betas=(" + beta1 + ", " + beta2 + ") eps=" + eps);
         }
-        this.groups = List.copyOf(groups);
-        this.lr = lr;
+        super(groups, lr);
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.eps = eps;
@@ -41,8 +37,8 @@ public class AdamW implements Optimizer {
     @Override
     public void step() {
         steps++;
-        for (int gi = 0; gi < groups.size(); gi++) {
-            ParamGroup g = groups.get(gi);
+        for (int gi = 0; gi < groups().size(); gi++) {
+            ParamGroup g = groups().get(gi);
             for (int i = 0; i < g.params().size(); i++) {
                 Tensor p = g.params().get(i);
                 if (p.grad() == null) {
@@ -75,29 +71,9 @@ public class AdamW implements Optimizer {
     }
 
     @Override
-    public List<ParamGroup> groups() {
-        return groups;
-    }
-
-    @Override
-    public double learningRate() {
-        return lr;
-    }
-
-    @Override
-    public void setLearningRate(double lr) {
-        this.lr = lr;
-    }
-
-    @Override
-    public long steps() {
-        return steps;
-    }
-
-    @Override
     public Map<String, Tensor> stateDict() {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        out.put("step", Tensor.ofLongs(new long[] {steps}, 1));
+        out.put("step", stepEntry());
         state.forEach((k, mv) -> {
             out.put("state." + k + ".exp_avg", mv[0]);
             out.put("state." + k + ".exp_avg_sq", mv[1]);
@@ -107,11 +83,7 @@ public class AdamW implements Optimizer {
 
     @Override
     public void loadStateDict(Map<String, Tensor> saved) {
-        Tensor s = saved.get("step");
-        if (s == null) {
-            throw new TesseraException("optimizer state: missing 'step'");
-        }
-        steps = s.toLongArray()[0];
+        readStep(saved);
         state.clear();
         for (var e : saved.entrySet()) {
             String k = e.getKey();

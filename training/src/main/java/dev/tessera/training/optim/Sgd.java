@@ -12,12 +12,9 @@ import java.util.Map;
  * SGD as PyTorch: g += wd·p; buf = momentum·buf + (1 − dampening)·g (buf = g at the first step);
  * g = g + momentum·buf with Nesterov, else buf; p −= lr·g.
  */
-public final class Sgd implements Optimizer {
-    private final List<ParamGroup> groups;
-    private double lr;
+public final class Sgd extends OptimizerBase {
     private final double momentum, dampening;
     private final boolean nesterov;
-    private long steps;
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
 
     public Sgd(List<ParamGroup> groups, double lr) {
@@ -31,8 +28,7 @@ public final class Sgd implements Optimizer {
         if (nesterov && (momentum <= 0 || dampening != 0)) {
             throw new TesseraException("SGD: Nesterov momentum requires momentum > 0 and dampening 0");
         }
-        this.groups = List.copyOf(groups);
-        this.lr = lr;
+        super(groups, lr);
         this.momentum = momentum;
         this.dampening = dampening;
         this.nesterov = nesterov;
@@ -42,8 +38,8 @@ public final class Sgd implements Optimizer {
     public void step() {
         steps++;
         try (var ng = Autograd.noGrad(); var scope = Scope.open()) {
-            for (int gi = 0; gi < groups.size(); gi++) {
-                ParamGroup group = groups.get(gi);
+            for (int gi = 0; gi < groups().size(); gi++) {
+                ParamGroup group = groups().get(gi);
                 for (int i = 0; i < group.params().size(); i++) {
                     Tensor p = group.params().get(i);
                     if (p.grad() == null) {
@@ -72,40 +68,16 @@ public final class Sgd implements Optimizer {
     }
 
     @Override
-    public List<ParamGroup> groups() {
-        return groups;
-    }
-
-    @Override
-    public double learningRate() {
-        return lr;
-    }
-
-    @Override
-    public void setLearningRate(double lr) {
-        this.lr = lr;
-    }
-
-    @Override
-    public long steps() {
-        return steps;
-    }
-
-    @Override
     public Map<String, Tensor> stateDict() {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        out.put("step", Tensor.ofLongs(new long[] {steps}, 1));
+        out.put("step", stepEntry());
         buffers.forEach((k, b) -> out.put("state." + k + ".momentum_buffer", b));
         return out;
     }
 
     @Override
     public void loadStateDict(Map<String, Tensor> state) {
-        Tensor s = state.get("step");
-        if (s == null) {
-            throw new TesseraException("optimizer state: missing 'step'");
-        }
-        steps = s.toLongArray()[0];
+        readStep(state);
         buffers.clear();
         state.forEach((k, t) -> {
             if (k.startsWith("state.") && k.endsWith(".momentum_buffer")) {
