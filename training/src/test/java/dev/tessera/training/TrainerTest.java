@@ -156,4 +156,23 @@ class TrainerTest {
         assertTrue(last.get("pages_moved").asLong() > 0, last.toString());
         assertTrue(last.get("paged_state_bytes").asLong() > args.pagedFastBudgetBytes, last.toString());
     }
+
+    @Test
+    void liveMemoryStaysFlatAcrossSteps(@TempDir Path dir) {
+        for (String optim : List.of("adamw", "paged-adamw8bit")) {
+            CausalLM m = model(21);
+            var args = new TrainingArguments(dir.resolve(optim)).learningRate(1e-3).maxSteps(12).batchSize(4).optim(optim).progress(false);
+            List<Long> live = new java.util.ArrayList<>();
+            trainer(m, args, data(16, 22), List.of()).addCallback(new TrainerCallback() {
+                @Override
+                public void onStep(long step, double loss) {
+                    live.add(dev.tessera.core.Backends.cpu().liveBytes());
+                }
+            }).train();
+            // after the optimizer state exists (step 2), every step ends with the same live bytes
+            for (int i = 2; i < live.size(); i++) {
+                assertEquals(live.get(1), live.get(i), optim + ": live bytes after step " + (i + 1) + " vs step 2: " + live);
+            }
+        }
+    }
 }
