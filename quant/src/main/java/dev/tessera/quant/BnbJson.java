@@ -2,10 +2,8 @@ package dev.tessera.quant;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.nn.io.PythonJson;
 import java.io.IOException;
-import java.math.BigDecimal;
-import java.math.MathContext;
-import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -47,7 +45,7 @@ final class BnbJson {
             sb.append(", \"nested_blocksize\": ").append(f.nestedBlocksize());
             sb.append(", \"nested_dtype\": \"").append(f.nestedDtype()).append('"');
             // bitsandbytes writes offset.item(): the float32 widened to a Python float.
-            sb.append(", \"nested_offset\": ").append(pythonRepr((double) f.nestedOffset()));
+            sb.append(", \"nested_offset\": ").append(PythonJson.pythonFloat((double) f.nestedOffset()));
         }
         return sb.append('}').toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -120,62 +118,5 @@ final class BnbJson {
             throw new IllegalArgumentException(key + ": quant_state " + name + " must be an int, got " + n);
         }
         return n.asInt();
-    }
-
-    /**
-     * Python's {@code repr(float)}: the shortest decimal that reads back as {@code d} (the nearest
-     * such when several), in fixed notation when the decimal exponent is in [-4, 16), else as
-     * {@code 1.5e-05} / {@code 1e+16}. Non-finite values as {@code json.dumps} writes them.
-     */
-    static String pythonRepr(double d) {
-        if (Double.isNaN(d)) {
-            return "NaN";
-        }
-        if (Double.isInfinite(d)) {
-            return d > 0 ? "Infinity" : "-Infinity";
-        }
-        if (d == 0) {
-            return (Double.doubleToRawLongBits(d) < 0 ? "-" : "") + "0.0";
-        }
-        BigDecimal shortest = shortestDecimal(Math.abs(d)).stripTrailingZeros();
-        String digits = shortest.unscaledValue().toString();
-        int decpt = digits.length() - shortest.scale(); // value = 0.digits * 10^decpt
-        StringBuilder sb = new StringBuilder(d < 0 ? "-" : "");
-        if (decpt > -4 && decpt <= 16) {
-            if (decpt <= 0) {
-                sb.append("0.").append("0".repeat(-decpt)).append(digits);
-            } else if (decpt >= digits.length()) {
-                sb.append(digits).append("0".repeat(decpt - digits.length())).append(".0");
-            } else {
-                sb.append(digits, 0, decpt).append('.').append(digits, decpt, digits.length());
-            }
-        } else {
-            sb.append(digits.charAt(0));
-            if (digits.length() > 1) {
-                sb.append('.').append(digits, 1, digits.length());
-            }
-            int exp = decpt - 1;
-            sb.append(exp < 0 ? "e-" : "e+");
-            sb.append(Math.abs(exp) < 10 ? "0" : "").append(Math.abs(exp));
-        }
-        return sb.toString();
-    }
-
-    private static BigDecimal shortestDecimal(double d) {
-        BigDecimal exact = new BigDecimal(d);
-        for (int precision = 1; precision <= 17; precision++) {
-            BigDecimal best = null;
-            for (RoundingMode mode : new RoundingMode[] {RoundingMode.HALF_EVEN, RoundingMode.FLOOR, RoundingMode.CEILING}) {
-                BigDecimal candidate = exact.round(new MathContext(precision, mode));
-                if (candidate.doubleValue() == d && (best == null
-                        || candidate.subtract(exact).abs().compareTo(best.subtract(exact).abs()) < 0)) {
-                    best = candidate;
-                }
-            }
-            if (best != null) {
-                return best;
-            }
-        }
-        return exact.round(new MathContext(17, RoundingMode.HALF_EVEN));
     }
 }

@@ -17,6 +17,7 @@ import dev.tessera.nn.Module;
 import dev.tessera.nn.ParameterSource;
 import dev.tessera.nn.io.CheckpointReader;
 import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.PythonJson;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.models.ModelConfig;
 import java.io.IOException;
@@ -418,7 +419,7 @@ public final class QuantizedModels {
             throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
         }
         json.set("quantization_config", quantizationConfig);
-        writeAtomically(dir.resolve("config.json"), PythonJson.indented(json) + "\n");
+        writeAtomically(dir.resolve("config.json"), PythonJson.dumps(json) + "\n");
     }
 
     private static void putQuantState(Map<String, Tensor> state, String weightKey, QuantState s) {

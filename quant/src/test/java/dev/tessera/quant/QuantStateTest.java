@@ -10,6 +10,7 @@ import static org.quicktheories.generators.SourceDSL.booleans;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
+import dev.tessera.nn.io.PythonJson;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -152,20 +153,20 @@ class QuantStateTest {
 
     @Test
     void pythonReprOfFloats() {
-        assertEquals("0.10000000149011612", BnbJson.pythonRepr(0.1f));
-        assertEquals("0.1", BnbJson.pythonRepr(0.1));
-        assertEquals("1e-05", BnbJson.pythonRepr(1e-5));
-        assertEquals("0.0001", BnbJson.pythonRepr(1e-4));
-        assertEquals("1.5e-07", BnbJson.pythonRepr(1.5e-7));
-        assertEquals("123.0", BnbJson.pythonRepr(123.0));
-        assertEquals("-2.5", BnbJson.pythonRepr(-2.5));
-        assertEquals("1234567890123456.0", BnbJson.pythonRepr(1234567890123456.0));
-        assertEquals("1e+16", BnbJson.pythonRepr(1e16));
-        assertEquals("1.2345678901234568e+16", BnbJson.pythonRepr(12345678901234567.0));
-        assertEquals("5e-324", BnbJson.pythonRepr(Double.MIN_VALUE));
-        assertEquals("1.7976931348623157e+308", BnbJson.pythonRepr(Double.MAX_VALUE));
-        assertEquals("0.0", BnbJson.pythonRepr(0.0));
-        assertEquals("-0.0", BnbJson.pythonRepr(-0.0));
+        assertEquals("0.10000000149011612", PythonJson.pythonFloat(0.1f));
+        assertEquals("0.1", PythonJson.pythonFloat(0.1));
+        assertEquals("1e-05", PythonJson.pythonFloat(1e-5));
+        assertEquals("0.0001", PythonJson.pythonFloat(1e-4));
+        assertEquals("1.5e-07", PythonJson.pythonFloat(1.5e-7));
+        assertEquals("123.0", PythonJson.pythonFloat(123.0));
+        assertEquals("-2.5", PythonJson.pythonFloat(-2.5));
+        assertEquals("1234567890123456.0", PythonJson.pythonFloat(1234567890123456.0));
+        assertEquals("1e+16", PythonJson.pythonFloat(1e16));
+        assertEquals("1.2345678901234568e+16", PythonJson.pythonFloat(12345678901234567.0));
+        assertEquals("5e-324", PythonJson.pythonFloat(Double.MIN_VALUE));
+        assertEquals("1.7976931348623157e+308", PythonJson.pythonFloat(Double.MAX_VALUE));
+        assertEquals("0.0", PythonJson.pythonFloat(0.0));
+        assertEquals("-0.0", PythonJson.pythonFloat(-0.0));
     }
 
     @Test
@@ -173,7 +174,7 @@ class QuantStateTest {
         qt().withFixedSeed(3).withExamples(2000).forAll(longs().all(), booleans().all()).checkAssert((bits, asFloat) -> {
             double d = asFloat ? (double) Float.intBitsToFloat((int) (long) bits) : Double.longBitsToDouble(bits);
             if (Double.isFinite(d)) {
-                String s = BnbJson.pythonRepr(d);
+                String s = PythonJson.pythonFloat(d);
                 assertEquals(d, Double.parseDouble(s), 0.0, s);
                 assertTrue(s.length() <= Double.toString(d).length() + 4, s);
             }

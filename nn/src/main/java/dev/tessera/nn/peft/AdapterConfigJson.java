@@ -2,6 +2,7 @@ package dev.tessera.nn.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tessera.core.TesseraException;
+import dev.tessera.nn.io.PythonJson;
 import dev.tessera.nn.models.ModelConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;

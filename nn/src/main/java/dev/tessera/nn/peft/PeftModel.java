@@ -8,6 +8,7 @@ import dev.tessera.core.TesseraException;
 import dev.tessera.nn.KvCache;
 import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.Module;
+import dev.tessera.nn.io.PythonJson;
 import dev.tessera.nn.io.SafeTensors;
 import dev.tessera.nn.io.SafeTensorsFile;
 import dev.tessera.nn.models.CausalLM;

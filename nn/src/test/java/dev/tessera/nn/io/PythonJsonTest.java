@@ -1,4 +1,4 @@
-package dev.tessera.nn.peft;
+package dev.tessera.nn.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
