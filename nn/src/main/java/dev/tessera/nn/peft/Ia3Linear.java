@@ -84,31 +84,6 @@ final class Ia3Linear extends Module implements TunerLayer {
     }
 
     @Override
-    public int inFeatures() {
-        return baseLayer().inFeatures();
-    }
-
-    @Override
-    public int outFeatures() {
-        return baseLayer().outFeatures();
-    }
-
-    @Override
-    public Tensor weight() {
-        return baseLayer().weight();
-    }
-
-    @Override
-    public Tensor bias() {
-        return baseLayer().bias();
-    }
-
-    @Override
-    public void addToWeight(Tensor deltaOutIn) {
-        baseLayer().addToWeight(deltaOutIn);
-    }
-
-    @Override
     public void setActiveAdapter(String adapter) {
         active = adapter != null && vectors().contains(adapter) ? adapter : null;
     }

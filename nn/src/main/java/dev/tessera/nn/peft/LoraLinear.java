@@ -161,32 +161,6 @@ public final class LoraLinear extends Module implements TunerLayer {
         return List.copyOf(specs.keySet());
     }
 
-    @Override
-    public int inFeatures() {
-        return baseLayer().inFeatures();
-    }
-
-    @Override
-    public int outFeatures() {
-        return baseLayer().outFeatures();
-    }
-
-    /** The base layer's weight {@code [out, in]} (with any merged adapters in it). */
-    @Override
-    public Tensor weight() {
-        return baseLayer().weight();
-    }
-
-    @Override
-    public Tensor bias() {
-        return baseLayer().bias();
-    }
-
-    @Override
-    public void addToWeight(Tensor deltaOutIn) {
-        baseLayer().addToWeight(deltaOutIn);
-    }
-
     // ---------------------------------------------------------------- adapters
 
     @Override

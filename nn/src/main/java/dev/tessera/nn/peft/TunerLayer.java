@@ -38,6 +38,33 @@ sealed interface TunerLayer extends LinearLayer permits LoraLinear, Ia3Linear, B
     /** Names of the adapters merged into the base weight. */
     List<String> mergedAdapters();
 
+    // The linear contract is the wrapped layer's: same shapes, and its weight (with merged adapters in it).
+
+    @Override
+    default int inFeatures() {
+        return baseLayer().inFeatures();
+    }
+
+    @Override
+    default int outFeatures() {
+        return baseLayer().outFeatures();
+    }
+
+    @Override
+    default Tensor weight() {
+        return baseLayer().weight();
+    }
+
+    @Override
+    default Tensor bias() {
+        return baseLayer().bias();
+    }
+
+    @Override
+    default void addToWeight(Tensor deltaOutIn) {
+        baseLayer().addToWeight(deltaOutIn);
+    }
+
     /** The module form of {@link #baseLayer()}. */
     default Module baseModule() {
         return (Module) baseLayer();
