@@ -22,6 +22,9 @@ public interface Backend {
     /** Storage of at least {@code bytes}, registered with the current {@link Scope}. */
     Storage allocate(long bytes);
 
+    /** Waits until every operation issued to this device so far has finished (a no-op on the CPU). */
+    void synchronize();
+
     /** Bytes currently handed out by this device's allocator. */
     long liveBytes();
 
@@ -106,4 +109,43 @@ public interface Backend {
      */
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
                double weightDecay, long step);
+
+    // ---------------------------------------------------------------- quantized weights and state
+
+    /**
+     * Decodes every element of {@code w} (see {@link Packed4Bit}) into the contiguous {@code out}
+     * [rows * cols]: F32 {@code round(code[q] * absmax, rounding)} where rounding is F32 (none),
+     * BF16 or F16 (nearest even, back to F32); or, for a BF16 {@code out}, the F32 value rounded
+     * to BF16 (rounding must then be F32).
+     */
+    void dequantize4bit(Packed4Bit w, DType rounding, Tensor out);
+
+    /**
+     * The 4-bit matrix product, W decoded tile by tile inside the product (never whole), each
+     * element as {@link #dequantize4bit} decodes it with {@code rounding}. Forward
+     * ({@code inputGradient} false): x [m, cols], y [m, rows], y = x · Wᵀ. Input gradient: x [m, rows],
+     * y [m, cols], y = x · W. x and y contiguous F32; y is overwritten.
+     */
+    void matmul4bit(Packed4Bit w, DType rounding, boolean inputGradient, Tensor x, int m, Tensor y);
+
+    /**
+     * Blockwise 8-bit quantization (bitsandbytes' quantize_blockwise) of contiguous F32 x [n]:
+     * absmax[b] = max |x| over block b (F32 [blocks]); codes[i] (U8 [n]) = index of the entry of
+     * {@code map} (F32 [256], ascending) nearest to x[i] / absmax[b], the lowest index on a tie;
+     * 0 / 0 reads as 0. A non-finite x is reported as an error.
+     */
+    void quantize8bit(Tensor x, Tensor map, int blocksize, Tensor codes, Tensor absmax);
+
+    /** out[i] = map[codes[i]] * absmax[i / blocksize] in F32; codes U8 [n], out F32 [n], contiguous. */
+    void dequantize8bit(Tensor codes, Tensor absmax, Tensor map, int blocksize, Tensor out);
+
+    /**
+     * bitsandbytes' 8-bit AdamW step in place, fused: per block of {@code blocksize}, m and v are
+     * decoded from their codes (m with {@code signedMap}, v with {@code unsignedMap}), updated
+     * exactly as {@link #adamw} updates F32 state, and re-encoded as {@link #quantize8bit} does.
+     * param and grad contiguous F32 [n]; codes U8 [n]; absmax F32 [blocks].
+     */
+    void adamw8bit(Tensor param, Tensor grad, Tensor mCodes, Tensor mAbsmax, Tensor vCodes, Tensor vAbsmax,
+                   Tensor signedMap, Tensor unsignedMap, int blocksize, double lr, double beta1, double beta2,
+                   double eps, double weightDecay, long step);
 }

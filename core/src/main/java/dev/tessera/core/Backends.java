@@ -1,19 +1,35 @@
 package dev.tessera.core;
 
 import dev.tessera.core.cpu.CpuBackend;
+import dev.tessera.core.cpu.Parallel;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** Finds the {@link Backend} of a device: the CPU one built in, others by {@link ServiceLoader}. */
 public final class Backends {
-    private static final Backend CPU = new CpuBackend();
+    private static final CpuBackend CPU = new CpuBackend();
     private static final Map<Device, Backend> CACHE = new ConcurrentHashMap<>();
 
     private Backends() {}
 
     public static Backend cpu() {
         return CPU;
+    }
+
+    /** The CPU backend's caching allocator (for memory statistics: live and peak bytes). */
+    public static CachingAllocator cpuAllocator() {
+        return CPU.allocator();
+    }
+
+    /** Worker threads of the CPU backend (all cores unless {@link #setCpuThreads} said otherwise). */
+    public static int cpuThreads() {
+        return Parallel.threads();
+    }
+
+    /** Sizes the CPU backend's worker pool (the CLI's {@code --threads}). */
+    public static void setCpuThreads(int threads) {
+        Parallel.setThreads(threads);
     }
 
     /** The backend for {@code device}; a clear error when its provider is missing or the device unusable. */

@@ -1,6 +1,8 @@
 package dev.tessera.quant;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * Blockwise 4-bit quantization (bitsandbytes' {@code quantize_4bit}): the flattened tensor is
@@ -9,6 +11,8 @@ import java.lang.foreign.MemorySegment;
  * an odd count is padded with the code of 0.0; an all-zero block gets absmax 0 and zero codes.
  */
 final class Blockwise4Bit {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     private Blockwise4Bit() {}
 
     /**
@@ -23,7 +27,7 @@ final class Blockwise4Bit {
             long end = Math.min(n, start + blocksize);
             float max = 0f;
             for (long e = start; e < end; e++) {
-                float v = x.getAtIndex(Dequant4Scalar.F32, e);
+                float v = x.getAtIndex(F32, e);
                 if (!Float.isFinite(v)) {
                     throw new IllegalArgumentException("cannot quantize non-finite value " + v + " at flat index " + e);
                 }
@@ -32,8 +36,8 @@ final class Blockwise4Bit {
             absmax[(int) b] = max;
             // Blocks start at even elements, so a byte never straddles two blocks.
             for (long e = start; e < end; e += 2) {
-                int high = code(x.getAtIndex(Dequant4Scalar.F32, e), max, type);
-                int low = e + 1 < end ? code(x.getAtIndex(Dequant4Scalar.F32, e + 1), max, type) : zero;
+                int high = code(x.getAtIndex(F32, e), max, type);
+                int low = e + 1 < end ? code(x.getAtIndex(F32, e + 1), max, type) : zero;
                 packed[(int) (e >>> 1)] = (byte) (high << 4 | low);
             }
         }

@@ -1,8 +1,11 @@
 package dev.tessera.quant;
 
 import dev.tessera.core.Autograd;
+import dev.tessera.core.Backend;
+import dev.tessera.core.Backends;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
+import dev.tessera.core.Packed4Bit;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
@@ -11,6 +14,8 @@ import dev.tessera.nn.Module;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -30,11 +35,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code [(numel + 1) / 2, 1]} (bitsandbytes' {@code Params4bit}, which never requires grad),
  * and {@code bias}, F32 {@code [out]}, when there is one.
  *
- * <p>On the CPU the forward product dequantizes a tile of output rows at a time into a small
- * per-thread buffer and multiplies it with the Gemm kernel; the full-precision weight is never
- * materialised. The backward product gives the input gradient the same way, a panel of input
- * columns at a time; no weight gradient exists. On another device the layer dequantizes the
- * whole weight per call and multiplies there (until backends gain a fused 4-bit GEMM).
+ * <p>The product runs on the input's device through the backend's 4-bit product
+ * ({@code Backend.matmul4bit}): W is decoded a tile at a time inside it and never materialised
+ * in full precision. The backward product gives the input gradient the same way; no weight
+ * gradient exists. The packed codes are the {@code weight} parameter, so {@code Module.to}
+ * moves them; the decode tables follow on first use.
  *
  * <p>Compute dtype: F32, or BF16/F16 as bitsandbytes' {@code bnb_4bit_compute_dtype}: the input,
  * the dequantized weight and the product are rounded to that precision (products accumulate in
@@ -43,7 +48,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class Linear4bit extends Module implements LinearLayer {
     private static final AtomicBoolean MERGE_WARNED = new AtomicBoolean();
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private final int in;
     private final int out;
@@ -51,7 +55,8 @@ public final class Linear4bit extends Module implements LinearLayer {
     private final Tensor bias;   // F32 [out] or null
     private final DType compute;
     private QuantState state;
-    private BlockScales scales;
+    /** The decode tables and block scales on each device the layer has run on, with the packed codes there. */
+    private final Map<Device, Packed4Bit> onDevice = new HashMap<>();
 
     /**
      * A layer over {@code weight} (shape [out, in]) and {@code bias} ([out] or null; kept as
@@ -88,7 +93,6 @@ public final class Linear4bit extends Module implements LinearLayer {
             b.requiresGrad(trainable);
         }
         this.state = s;
-        this.scales = BlockScales.of(s);
     }
 
     /**
@@ -129,57 +133,38 @@ public final class Linear4bit extends Module implements LinearLayer {
         if (x.dtype() != DType.F32) {
             throw new TesseraException("Linear4bit computes in F32, got a " + x.dtype() + " input; cast(DType.F32) first");
         }
-        Tensor y = x.device().isCpu() ? tiledProduct(x) : deviceProduct(x);
-        return bias == null ? y : y.add(bias);
+        Tensor y = tiledProduct(x);
+        return bias == null ? y : y.add(bias.to(y.device()));
     }
 
-    /** x · Wᵀ on the CPU, W decoded tile by tile; records the input-gradient rule. */
+    /**
+     * x · Wᵀ on x's device through the backend's 4-bit product (W decoded tile by tile inside
+     * it); records the input-gradient rule, dx = g · W, the same way.
+     */
     private Tensor tiledProduct(Tensor x) {
         Tensor xc = x.contiguous();
         int[] xShape = xc.shape();
         int[] yShape = xShape.clone();
         yShape[yShape.length - 1] = out;
         int m = Math.toIntExact(xc.numel() / in);
-        Matmul4Bit.Weight w = kernelWeight(compute);
-        Tensor y = Tensor.empty(DType.F32, yShape);
+        Packed4Bit w = packedOn(x.device());
+        Backend backend = Backends.of(x.device());
+        Tensor y = Tensor.empty(DType.F32, x.device(), yShape);
         try (var ng = Autograd.noGrad()) {
             Tensor xin = compute == DType.F32 ? xc : xc.cast(compute).cast(DType.F32);
-            Matmul4Bit.forward(w, xin.dataSegment(), m, y.dataSegment());
-        }
-        roundInPlace(y);
-        return Autograd.record("linear4bit", y, g -> {
-            // dx (m, in) = g (m, out) · W (out, in)
-            Tensor gc = g.contiguous();
-            Tensor dx = Tensor.empty(DType.F32, xShape);
-            Matmul4Bit.backward(w, gc.dataSegment(), m, dx.dataSegment());
-            return new Tensor[] {dx};
-        }, xc);
-    }
-
-    /** x · Wᵀ on x's device with the weight dequantized whole (no fused 4-bit GEMM there yet). */
-    private Tensor deviceProduct(Tensor x) {
-        Tensor w;
-        Tensor y;
-        try (var ng = Autograd.noGrad()) {
-            w = dequantized(compute).to(x.device());
-            Tensor xin = compute == DType.F32 ? x : x.cast(compute).cast(DType.F32);
-            y = xin.matmul(w.t());
+            backend.matmul4bit(w, compute, false, xin, m, y);
             if (compute != DType.F32) {
+                // the product rounded to the compute dtype, as a BF16/F16 GEMM returns it
                 y = y.cast(compute).cast(DType.F32);
             }
         }
-        return Autograd.record("linear4bit", y, g -> new Tensor[] {g.matmul(w)}, x);
-    }
-
-    /** Rounds a contiguous F32 CPU tensor to the compute dtype's precision, in place. */
-    private void roundInPlace(Tensor y) {
-        if (compute == DType.F32) {
-            return;
-        }
-        MemorySegment s = y.dataSegment();
-        for (long i = 0, n = y.numel(); i < n; i++) {
-            s.setAtIndex(F32, i, Dequant4Scalar.round(s.getAtIndex(F32, i), compute));
-        }
+        return Autograd.record("linear4bit", y, g -> {
+            // dx (m, in) = g (m, out) · W (out, in)
+            Tensor gc = g.contiguous();
+            Tensor dx = Tensor.empty(DType.F32, gc.device(), xShape);
+            backend.matmul4bit(w, compute, true, gc, m, dx);
+            return new Tensor[] {dx};
+        }, xc);
     }
 
     /**
@@ -187,24 +172,65 @@ public final class Linear4bit extends Module implements LinearLayer {
      * ordinary differentiable matmul. For tests; forward must agree with it.
      */
     Tensor referenceForward(Tensor x) {
-        Tensor w = dequantized(compute);
+        Tensor w = dequantized(compute).to(x.device());
         Tensor y;
         if (compute == DType.F32) {
             y = x.matmul(w.t());
         } else {
             y = x.cast(compute).cast(DType.F32).matmul(w.t()).cast(compute).cast(DType.F32);
         }
-        return bias == null ? y : y.add(bias);
+        return bias == null ? y : y.add(bias.to(y.device()));
     }
 
-    private Matmul4Bit.Weight kernelWeight(DType rounding) {
-        return new Matmul4Bit.Weight(packed.dataSegment(), scales, state.code(), state.blocksize(), out, in, rounding);
+    /**
+     * The 4-bit weight on {@code device} for the backend's ops: the packed parameter, which must
+     * be there already ({@code Module.to}), with the code table and block scales copied there once.
+     */
+    private synchronized Packed4Bit packedOn(Device device) {
+        if (!packed.device().equals(device)) {
+            throw new TesseraException("Linear4bit: the 4-bit weight is on " + packed.device() + ", the input on "
+                    + device + "; move the model with Module.to(" + device + ")");
+        }
+        Packed4Bit w = onDevice.get(device);
+        if (w != null) {
+            return w;
+        }
+        QuantState s = state;
+        w = Scope.unowned(() -> {
+            Tensor code = floats(s.code(), device);
+            QuantState.DoubleQuant dq = s.doubleQuant();
+            if (dq == null) {
+                return Packed4Bit.plain(packed, code, s.blocksize(), floats(s.absmax(), device), out, in);
+            }
+            Tensor codes = Tensor.fromBytes(DType.U8, new int[] {dq.codes().length}, MemorySegment.ofArray(dq.codes()))
+                    .to(device);
+            return Packed4Bit.doubleQuantized(packed, code, s.blocksize(), codes, floats(dq.absmax(), device),
+                    floats(dq.code(), device), dq.blocksize(), dq.offset(), out, in);
+        });
+        onDevice.put(device, w);
+        return w;
     }
 
-    /** The weight [out, in] in F32, rounded to {@code rounding}'s precision; owned by the current scope. */
+    private static Tensor floats(float[] values, Device device) {
+        return Tensor.of(values, values.length).to(device);
+    }
+
+    /** Frees the decode tables made for each device (never the packed parameter). */
+    private void releaseTables() {
+        for (Packed4Bit w : onDevice.values()) {
+            for (Tensor t : new Tensor[] {w.code(), w.absmax(), w.absmaxCodes(), w.nestedAbsmax(), w.nestedCode()}) {
+                if (t != null) {
+                    t.release();
+                }
+            }
+        }
+        onDevice.clear();
+    }
+
+    /** The weight [out, in] in F32 on the weight's device, rounded to {@code rounding}'s precision; owned by the current scope. */
     private Tensor dequantized(DType rounding) {
-        Tensor w = Tensor.empty(DType.F32, out, in);
-        Matmul4Bit.dequantize(kernelWeight(rounding), w.dataSegment());
+        Tensor w = Tensor.empty(DType.F32, packed.device(), out, in);
+        Backends.of(packed.device()).dequantize4bit(packedOn(packed.device()), rounding, w);
         return w;
     }
 
@@ -249,7 +275,7 @@ public final class Linear4bit extends Module implements LinearLayer {
 
     /** A copy of the packed codes with their state. */
     public Quantized4Bit quantized() {
-        return new Quantized4Bit(packed.dataSegment().toArray(ValueLayout.JAVA_BYTE), state);
+        return new Quantized4Bit(packed.to(Device.CPU).dataSegment().toArray(ValueLayout.JAVA_BYTE), state);
     }
 
     /** F32, BF16 or F16. */
@@ -284,9 +310,11 @@ public final class Linear4bit extends Module implements LinearLayer {
             q = Quantized4Bit.quantize(w.dataSegment(), state.shape(), state.type(), state.blocksize(),
                     state.doubleQuant() != null);
         }
-        MemorySegment.copy(MemorySegment.ofArray(q.packed()), 0, packed.dataSegment(), 0, q.packed().length);
+        try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
+            packed.copyFrom(Tensor.fromBytes(DType.U8, packed.shape(), MemorySegment.ofArray(q.packed())).to(packed.device()));
+        }
         state = q.state().withDtype(state.dtype());
-        scales = BlockScales.of(state);
+        releaseTables();
     }
 
     @Override

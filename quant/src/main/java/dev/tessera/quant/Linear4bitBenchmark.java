@@ -1,10 +1,10 @@
 package dev.tessera.quant;
 
+import dev.tessera.core.Backends;
 import dev.tessera.core.DType;
 import dev.tessera.core.Rng;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
-import dev.tessera.core.cpu.Parallel;
 import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.models.CausalLM;
@@ -31,7 +31,7 @@ final class Linear4bitBenchmark {
         int reps = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         boolean gpt2 = args.length > 2 && args[2].equals("gpt2");
         System.out.printf("Linear4bit (NF4, blocksize 64, double quant) vs F32 Linear, %d threads, best of %d%n",
-                Parallel.threads(), reps);
+                Backends.cpuThreads(), reps);
         System.out.printf("  %-22s %-10s %12s %12s %8s %14s %14s %8s%n", "shape [out, in]", "tokens",
                 "f32 fwd ms", "4bit fwd ms", "ratio", "f32 fwd+bwd ms", "4bit fwd+bwd", "ratio");
         int[][] shapes = {{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}};

@@ -1,11 +1,15 @@
 package dev.tessera.quant;
 
-import dev.tessera.core.cpu.Parallel;
+import dev.tessera.core.Backends;
+import dev.tessera.core.DType;
+import dev.tessera.core.Packed4Bit;
+import dev.tessera.core.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.stream.LongStream;
 
 /**
  * A tensor quantized to 4 bits as bitsandbytes does it (NF4 or FP4, blockwise absmax, optional
@@ -64,8 +68,11 @@ public record Quantized4Bit(byte[] packed, QuantState state) {
         long blocks = (n + blocksize - 1) / blocksize;
         byte[] packed = new byte[(int) ((n + 1) / 2)];
         float[] absmax = new float[(int) blocks];
-        Parallel.forRange(blocks, grainBlocks(blocksize), (from, to) ->
-                Blockwise4Bit.quantize(f32, n, type, blocksize, from, to, packed, absmax));
+        // Encoding is a host codec (weights are quantized once, as they load): chunks of blocks
+        // run on the common fork-join pool, each writing only its own blocks.
+        long grain = grainBlocks(blocksize);
+        LongStream.range(0, (blocks + grain - 1) / grain).parallel().forEach(c ->
+                Blockwise4Bit.quantize(f32, n, type, blocksize, c * grain, Math.min(blocks, (c + 1) * grain), packed, absmax));
         QuantState state = doubleQuant
                 ? new QuantState(type, blocksize, shape.clone(), "float32", type.code(), null, QuantState.DoubleQuant.of(absmax))
                 : new QuantState(type, blocksize, shape.clone(), "float32", type.code(), absmax, null);
@@ -83,13 +90,7 @@ public record Quantized4Bit(byte[] packed, QuantState state) {
     /** Dequantizes into {@code outF32}, 4 * numel bytes of little-endian F32. */
     public void dequantizeInto(MemorySegment outF32) {
         requireBytes(outF32, 4);
-        float[] absmax = state.absmaxF32();
-        float[] code = state.code();
-        MemorySegment in = MemorySegment.ofArray(packed);
-        int bs = state.blocksize();
-        long n = state.numel();
-        Parallel.forRange(absmax.length, grainBlocks(bs), (from, to) ->
-                Dequant4Vector.toF32(in, absmax, code, bs, n, from, to, outF32));
+        decodeOnCpu(DType.F32, outF32);
     }
 
     /** The dequantized values rounded to BF16 (nearest even), as raw bits. */
@@ -102,13 +103,21 @@ public record Quantized4Bit(byte[] packed, QuantState state) {
     /** Dequantizes into {@code outBf16}, 2 * numel bytes of little-endian BF16. */
     public void dequantizeBf16Into(MemorySegment outBf16) {
         requireBytes(outBf16, 2);
-        float[] absmax = state.absmaxF32();
-        float[] code = state.code();
-        MemorySegment in = MemorySegment.ofArray(packed);
-        int bs = state.blocksize();
+        decodeOnCpu(DType.BF16, outBf16);
+    }
+
+    /** The CPU backend's 4-bit decode over this tensor's arrays, into {@code out} (numel elements of {@code dtype}). */
+    private void decodeOnCpu(DType dtype, MemorySegment out) {
         long n = state.numel();
-        Parallel.forRange(absmax.length, grainBlocks(bs), (from, to) ->
-                Dequant4Vector.toBf16(in, absmax, code, bs, n, from, to, outBf16));
+        float[] absmax = state.absmaxF32();
+        // wrapped, not copied: the arrays and out stay where they are
+        Packed4Bit w = Packed4Bit.plain(Tensor.wrap(DType.U8, new int[] {packed.length}, MemorySegment.ofArray(packed)),
+                floats(state.code()), state.blocksize(), floats(absmax), 1, Math.toIntExact(n));
+        Backends.cpu().dequantize4bit(w, DType.F32, Tensor.wrap(dtype, new int[] {(int) n}, out));
+    }
+
+    private static Tensor floats(float[] values) {
+        return Tensor.wrap(DType.F32, new int[] {values.length}, MemorySegment.ofArray(values));
     }
 
     /**

@@ -10,7 +10,6 @@ import dev.tessera.core.CachingAllocator;
 import dev.tessera.core.Rng;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
-import dev.tessera.core.cpu.CpuBackend;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.models.ModelConfig;
 import java.nio.file.Files;
@@ -50,7 +49,7 @@ class MixedPrecisionAndMemoryTest {
 
     /** Peak live off-heap bytes of one forward + backward. */
     private static long peakBytes(CausalLM model, Tensor ids) {
-        CachingAllocator alloc = ((CpuBackend) Backends.cpu()).allocator();
+        CachingAllocator alloc = Backends.cpuAllocator();
         model.zeroGrad();
         alloc.resetPeak();
         long start = alloc.liveBytes();

@@ -31,6 +31,7 @@ final class CudaContext {
     static final int ERR_EMBEDDING_INDEX = 1;
     static final int ERR_TARGET_INDEX = 2;
     static final int ERR_SELECT_INDEX = 3;
+    static final int ERR_NONFINITE_QUANT = 4;
 
     private final Device device;
     private final int driverVersion;
@@ -138,6 +139,7 @@ final class CudaContext {
                     case ERR_EMBEDDING_INDEX -> "embedding: an id is outside the weight's rows (on " + device + ")";
                     case ERR_TARGET_INDEX -> "cross entropy: a target is outside [0, classes) and not the ignore index (on " + device + ")";
                     case ERR_SELECT_INDEX -> "index_select/index_add: an index is outside the dimension (on " + device + ")";
+                    case ERR_NONFINITE_QUANT -> "8-bit quantize: a non-finite value (an optimizer state overflowed?) (on " + device + ")";
                     default -> "a CUDA kernel reported error code " + code + " (on " + device + ")";
                 });
             }

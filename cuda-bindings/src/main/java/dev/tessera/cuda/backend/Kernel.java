@@ -40,7 +40,13 @@ enum Kernel {
     INDEX_SELECT("embedding", "index_select", PTR, PTR, PTR, I32, I32, I32, I32, PTR),
     INDEX_ADD("embedding", "index_add", PTR, PTR, PTR, I32, I32, I32, I32, PTR),
     ADAMW_STEP("adamw", "adamw_step", PTR, PTR, PTR, PTR, I64, F32, F32, F32, F32, F32, F32, F32),
-    DEQUANT_4BIT("nf4", "dequant_4bit", PTR, PTR, PTR, PTR, I64, I32);
+    DEQUANT_4BIT_TILE("nf4", "dequant_4bit_tile", PTR, PTR, I32, PTR, PTR, PTR, PTR, I32, F32, I32, I64, I64, I64, I64,
+            PTR, I32),
+    GEMV_4BIT("nf4", "gemv_4bit", PTR, PTR, I32, PTR, PTR, PTR, PTR, I32, F32, I32, PTR, PTR, I32, I32),
+    QUANTIZE_8BIT("quant8", "quantize_8bit", PTR, PTR, I32, PTR, PTR, I64, PTR),
+    DEQUANTIZE_8BIT("quant8", "dequantize_8bit", PTR, PTR, PTR, I32, PTR, I64),
+    ADAMW8BIT_STEP("adamw", "adamw8bit_step", PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I64, F32, F32, F32, F32, F32,
+            F32, F32, PTR);
 
     /** How one kernel parameter is passed; sizes are the bytes cuLaunchKernel copies. */
     enum Param {

@@ -15,7 +15,7 @@ struct Strides { i64 s[TS_MAX_DIMS]; };             // 64 bytes, in elements
 enum { DT_F32 = 0, DT_BF16 = 1, DT_F16 = 2, DT_I64 = 3, DT_I32 = 4, DT_U8 = 5, DT_BOOL = 6 };
 
 // Codes a kernel leaves in the backend's error word when an index is out of range.
-enum { ERR_EMBEDDING_INDEX = 1, ERR_TARGET_INDEX = 2, ERR_SELECT_INDEX = 3 };
+enum { ERR_EMBEDDING_INDEX = 1, ERR_TARGET_INDEX = 2, ERR_SELECT_INDEX = 3, ERR_NONFINITE_QUANT = 4 };
 
 #define TS_NAN __int_as_float(0x7fffffff)
 
@@ -170,4 +170,27 @@ __device__ float block_min(float v) {
     __syncthreads();
     v = lane < warps ? partial[lane] : __int_as_float(0x7f800000);
     return warp_min(v);
+}
+
+// ---- blockwise 8-bit codes: the index of the 256-entry ascending map nearest to v, the lowest on a tie
+
+__device__ __forceinline__ bool is_finite(float v) { return (__float_as_uint(v) & 0x7f800000u) != 0x7f800000u; }
+
+// first index whose map value is >= v (256 if none)
+__device__ __forceinline__ int lower_bound(const float* map, float v) {
+    int lo = 0, hi = 256;
+    while (lo < hi) {
+        int mid = (lo + hi) >> 1;
+        if (map[mid] < v) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+__device__ __forceinline__ int nearest_code(const float* map, float v) {
+    int hi = lower_bound(map, v);
+    if (hi == 0) return 0;
+    if (hi == 256) return lower_bound(map, map[255]);
+    double below = (double)v - map[hi - 1];
+    double above = (double)map[hi] - v;
+    return below <= above ? lower_bound(map, map[hi - 1]) : hi;
 }

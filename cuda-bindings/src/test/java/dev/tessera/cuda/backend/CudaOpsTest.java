@@ -14,6 +14,7 @@ import dev.tessera.core.Backends;
 import dev.tessera.core.Close;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
+import dev.tessera.core.Packed4Bit;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
@@ -451,7 +452,8 @@ class CudaOpsTest {
         }
         Tensor packedT = Tensor.fromBytes(DType.U8, new int[] {packed.length}, MemorySegment.ofArray(packed)).to(CUDA);
         Tensor out = Tensor.zeros(DType.F32, CUDA, n);
-        gpu.dequantize4bit(packedT, Tensor.of(absmax, blocks).to(CUDA), Tensor.of(NF4, 16).to(CUDA), block, out);
+        gpu.dequantize4bit(Packed4Bit.plain(packedT, Tensor.of(NF4, 16).to(CUDA), block, Tensor.of(absmax, blocks).to(CUDA),
+                1, n), DType.F32, out);
         Close.assertClose(expected, out.toFloatArray(), 0, 0, "NF4");
     }
 

@@ -1,13 +1,14 @@
 package dev.tessera.examples.bench;
 
-import dev.tessera.core.cpu.Gemm;
-import dev.tessera.core.cpu.Parallel;
+import dev.tessera.core.Backend;
+import dev.tessera.core.Backends;
+import dev.tessera.core.DType;
+import dev.tessera.core.Device;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +22,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * CPU GEMM throughput: Tessera's {@link Gemm} against PyTorch's {@code torch.matmul} on the same
+ * GEMM throughput: Tessera's backend GEMM ({@link Backend#gemm}) against PyTorch's {@code torch.matmul} on the same
  * shapes and thread count, for 1024^3 and the GPT-2 (124M) training shapes at 256 tokens.
  * PyTorch runs through {@code tools/bench/torch_matmul.py} with the repo's {@code .venv}; without
  * it only Tessera's numbers are printed.
@@ -48,20 +49,33 @@ public final class GemmBenchmark {
     private GemmBenchmark() {}
 
     /**
-     * GFLOP/s of {@code Gemm.sgemm(transA, transB, m, n, k, ...)} on random data with tight
-     * leading dimensions: 2*m*n*k over the median of {@code repeat} timed calls after warm-up.
+     * GFLOP/s of the CPU backend's {@code gemm(transA, transB, 1, m, n, k, ...)}; see
+     * {@link #measureGflops(Device, int, int, int, boolean, boolean, int)}.
      */
     public static double measureGflops(int m, int n, int k, boolean transA, boolean transB, int repeat) {
+        return measureGflops(Device.CPU, m, n, k, transA, transB, repeat);
+    }
+
+    /**
+     * GFLOP/s of {@code device}'s backend {@code gemm(transA, transB, 1, m, n, k, ...)} on random
+     * data with tight leading dimensions: 2*m*n*k over the median of {@code repeat} timed calls
+     * after warm-up, each timed call ended by a device synchronisation.
+     */
+    public static double measureGflops(Device device, int m, int n, int k, boolean transA, boolean transB, int repeat) {
         if (m < 1 || n < 1 || k < 1 || repeat < 1) {
             throw new IllegalArgumentException("gemm benchmark needs m, n, k, repeat >= 1, got m=" + m
                     + " n=" + n + " k=" + k + " repeat=" + repeat);
         }
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment a = random(arena, (long) m * k, 1);
-            MemorySegment b = random(arena, (long) k * n, 2);
-            MemorySegment c = arena.allocate((long) m * n * Float.BYTES, 64);
+        Backend backend = Backends.of(device);
+        try (var scope = Scope.open()) {
+            Tensor a = random(device, (long) m * k, 1);
+            Tensor b = random(device, (long) k * n, 2);
+            Tensor c = Tensor.zeros(DType.F32, device, m * n);
             long lda = transA ? m : k, ldb = transB ? k : n;
-            Runnable call = () -> Gemm.sgemm(transA, transB, m, n, k, a, 0, lda, b, 0, ldb, 0f, c, 0, n);
+            Runnable call = () -> {
+                backend.gemm(transA, transB, 1, m, n, k, a, lda, 0, b, ldb, 0, 0f, c, n, 0);
+                backend.synchronize();
+            };
             double flops = 2.0 * m * n * k;
             // Warm up for at least 3 calls and 1 s: the Vector API is only fast once C2 has
             // compiled the kernel and the packing loops (the first call runs interpreted).
@@ -82,20 +96,20 @@ public final class GemmBenchmark {
         }
     }
 
-    private static MemorySegment random(Arena arena, long count, long seed) {
-        MemorySegment s = arena.allocate(count * Float.BYTES, 64);
+    private static Tensor random(Device device, long count, long seed) {
+        float[] values = new float[Math.toIntExact(count)];
         SplittableRandom rng = new SplittableRandom(seed);
-        for (long i = 0; i < count; i++) {
-            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (rng.nextDouble() * 2 - 1));
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) (rng.nextDouble() * 2 - 1);
         }
-        return s;
+        return Tensor.of(values, values.length).to(device);
     }
 
     public static void main(String[] args) throws IOException, InterruptedException {
         int repeat = 10;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--threads" -> Parallel.setThreads(Integer.parseInt(args[++i]));
+                case "--threads" -> Backends.setCpuThreads(Integer.parseInt(args[++i]));
                 case "--repeat" -> repeat = Integer.parseInt(args[++i]);
                 default -> {
                     System.err.println("usage: GemmBenchmark [--threads N] [--repeat R]");
@@ -103,7 +117,7 @@ public final class GemmBenchmark {
                 }
             }
         }
-        int threads = Parallel.threads();
+        int threads = Backends.cpuThreads();
         System.out.printf("Tessera sgemm vs torch.matmul, float32, %d threads, %s species%n",
                 threads, jdk.incubator.vector.FloatVector.SPECIES_PREFERRED);
         Map<String, Double> torch = torchGflops(FORWARD, threads);

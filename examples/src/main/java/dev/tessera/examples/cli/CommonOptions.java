@@ -2,7 +2,6 @@ package dev.tessera.examples.cli;
 
 import dev.tessera.core.Backends;
 import dev.tessera.core.Device;
-import dev.tessera.core.cpu.Parallel;
 import dev.tessera.examples.Tessera.UsageException;
 import picocli.CommandLine.Option;
 
@@ -28,7 +27,7 @@ public final class CommonOptions {
             if (threads < 1) {
                 throw new UsageException("--threads must be >= 1, got " + threads);
             }
-            Parallel.setThreads(threads);
+            Backends.setCpuThreads(threads);
         }
         if (device == null || device.equals("cpu")) {
             return Device.CPU;

@@ -65,6 +65,16 @@ public class AdamW extends OptimizerBase {
         Backends.of(p.device()).adamw(p, grad, m, v, lr, beta1, beta2, eps, weightDecay, stepsOf(p));
     }
 
+    /**
+     * The fused 8-bit AdamW update of one parameter whose state is blockwise 8-bit codes: m in
+     * {@code signedMap}'s codes, v in {@code unsignedMap}'s, one F32 absmax per {@code block}.
+     */
+    protected final void step8bit(Tensor p, Tensor grad, Tensor mCodes, Tensor mAbsmax, Tensor vCodes, Tensor vAbsmax,
+                                  Tensor signedMap, Tensor unsignedMap, int block, double weightDecay) {
+        Backends.of(p.device()).adamw8bit(p, grad, mCodes, mAbsmax, vCodes, vAbsmax, signedMap, unsignedMap, block,
+                lr, beta1, beta2, eps, weightDecay, stepsOf(p));
+    }
+
     /** The step count used for bias correction (shared by all parameters, as PyTorch after step 1). */
     protected long stepsOf(Tensor p) {
         return steps;

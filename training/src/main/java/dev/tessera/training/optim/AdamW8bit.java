@@ -1,13 +1,12 @@
 package dev.tessera.training.optim;
 
-import dev.tessera.core.Autograd;
 import dev.tessera.core.DType;
+import dev.tessera.core.Device;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
-import dev.tessera.quant.Blockwise8Bit;
+import dev.tessera.core.TesseraException;
 import dev.tessera.quant.DynamicMap;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,10 +14,11 @@ import java.util.Map;
 
 /**
  * bitsandbytes' 8-bit AdamW: exp_avg in uint8 codes of the signed dynamic map and exp_avg_sq in
- * codes of the unsigned one, one F32 absmax per 256 values; each step dequantizes, runs the F32
- * AdamW update, and requantizes. Tensors under 4096 values keep F32 state, as bitsandbytes does.
- * With a {@link PagedStateStore} the codes of tensors of at least 100,000 values live in its
- * pages (paged-adamw8bit).
+ * codes of the unsigned one, one F32 absmax per 256 values; each step is one fused backend op
+ * ({@code Backend.adamw8bit}: decode a block, the F32 AdamW update, re-encode). The codes and
+ * absmax are tensors in backend storage on the parameter's device. Tensors under 4096 values
+ * keep F32 state, as bitsandbytes does. With a {@link PagedStateStore} the codes of tensors of
+ * at least 100,000 values live in its pages (paged-adamw8bit), updated a page at a time.
  */
 public final class AdamW8bit extends AdamW {
     static final int BLOCK = 256;
@@ -27,25 +27,36 @@ public final class AdamW8bit extends AdamW {
     private static final float[] UNSIGNED = DynamicMap.unsigned();
 
     private final PagedStateStore store;
-    /** per parameter: codes of m and v, absmax of m and v */
+    /** per parameter: codes and absmax of m and v */
     private final Map<String, QuantizedState> quantized = new HashMap<>();
+    /** the signed and unsigned maps, per device */
+    private final Map<Device, Tensor[]> maps = new HashMap<>();
 
+    /**
+     * Codes (U8 [n], all zero at first: absmax 0 decodes them to 0) and absmax (F32 [blocks]) of
+     * m and v; the codes are null when they live in the store's pages, m's pages first.
+     */
     private static final class QuantizedState {
         final int n;
-        byte[] mCodes, vCodes;          // null when paged; all-zero codes with absmax 0 decode to 0
+        Tensor mCodes, vCodes;
+        final Tensor mAbsmax, vAbsmax;
         int firstPage = -1, pagesPerArray;
-        final float[] mAbsmax, vAbsmax;
 
-        QuantizedState(int n) {
+        QuantizedState(int n, Device device) {
             this.n = n;
-            int blocks = Blockwise8Bit.blocks(n, BLOCK);
-            mAbsmax = new float[blocks];
-            vAbsmax = new float[blocks];
+            int blocks = (n + BLOCK - 1) / BLOCK;
+            mAbsmax = Tensor.zeros(DType.F32, device, blocks);
+            vAbsmax = Tensor.zeros(DType.F32, device, blocks);
         }
     }
 
     public AdamW8bit(List<ParamGroup> groups, double lr, double beta1, double beta2, double eps, PagedStateStore store) {
         super(groups, lr, beta1, beta2, eps);
+        if (store != null && (store.pageBytes() % BLOCK != 0 || store.fastPages() < 2)) {
+            throw new TesseraException("paged 8-bit AdamW needs pages of a multiple of " + BLOCK
+                    + " bytes and a fast tier of at least two pages, got " + store.pageBytes() + " bytes x "
+                    + store.fastPages());
+        }
         this.store = store;
     }
 
@@ -56,81 +67,72 @@ public final class AdamW8bit extends AdamW {
             super.update(key, p, weightDecay);
             return;
         }
-        QuantizedState q = quantized.computeIfAbsent(key, k -> {
-            QuantizedState s = new QuantizedState(n);
-            if (store != null && n >= PagedAdamW.DEFAULT_MIN_PAGED_VALUES) {
+        QuantizedState q = quantized.computeIfAbsent(key, k -> Scope.unowned(() -> {
+            QuantizedState s = new QuantizedState(n, p.device());
+            if (store != null && n >= PagedAdamW.DEFAULT_MIN_PAGED_VALUES && p.device().isCpu()) {
                 s.pagesPerArray = (int) ((n + store.pageBytes() - 1) / store.pageBytes());
                 s.firstPage = store.allocatePages(2 * s.pagesPerArray);
-                writeCodes(s, 0, new byte[n], n);
-                writeCodes(s, 1, new byte[n], n);
             } else {
-                s.mCodes = new byte[n];
-                s.vCodes = new byte[n];
+                s.mCodes = Tensor.zeros(DType.U8, p.device(), n);
+                s.vCodes = Tensor.zeros(DType.U8, p.device(), n);
             }
             return s;
-        });
-        float[] m = new float[n], v = new float[n];
-        Blockwise8Bit.dequantize(readCodes(q, 0, n), q.mAbsmax, SIGNED, BLOCK, m);
-        Blockwise8Bit.dequantize(readCodes(q, 1, n), q.vAbsmax, UNSIGNED, BLOCK, v);
-        try (var ng = Autograd.noGrad(); var scope = Scope.open()) {
-            Tensor mt = Tensor.of(m, p.shape()), vt = Tensor.of(v, p.shape());
-            step(p, mt, vt, weightDecay);
-            m = mt.toFloatArray();
-            v = vt.toFloatArray();
-        }
-        byte[] mc = new byte[n], vc = new byte[n];
-        Blockwise8Bit.quantize(m, SIGNED, BLOCK, mc, q.mAbsmax);
-        Blockwise8Bit.quantize(v, UNSIGNED, BLOCK, vc, q.vAbsmax);
-        writeCodes(q, 0, mc, n);
-        writeCodes(q, 1, vc, n);
-    }
-
-    private byte[] readCodes(QuantizedState q, int which, int n) {
+        }));
+        Tensor[] m = mapsOn(p.device());
         if (q.firstPage < 0) {
-            return which == 0 ? q.mCodes : q.vCodes;
-        }
-        byte[] out = new byte[n];
-        long pageBytes = store.pageBytes();
-        for (int i = 0; i < q.pagesPerArray; i++) {
-            MemorySegment page = store.acquire(q.firstPage + which * q.pagesPerArray + i);
-            int len = (int) Math.min(pageBytes, n - i * pageBytes);
-            MemorySegment.copy(page, ValueLayout.JAVA_BYTE, 0, out, (int) (i * pageBytes), len);
-        }
-        return out;
-    }
-
-    private void writeCodes(QuantizedState q, int which, byte[] codes, int n) {
-        if (q.firstPage < 0) {
-            if (which == 0) {
-                q.mCodes = codes;
-            } else {
-                q.vCodes = codes;
-            }
+            step8bit(p, p.grad(), q.mCodes, q.mAbsmax, q.vCodes, q.vAbsmax, m[0], m[1], BLOCK, weightDecay);
             return;
         }
+        // a page of m's codes and the matching page of v's at a time; pages hold whole blocks
         long pageBytes = store.pageBytes();
+        Tensor flat = p.reshape(-1), grad = p.grad().reshape(-1);
         for (int i = 0; i < q.pagesPerArray; i++) {
-            MemorySegment page = store.acquire(q.firstPage + which * q.pagesPerArray + i);
-            int len = (int) Math.min(pageBytes, n - i * pageBytes);
-            MemorySegment.copy(codes, (int) (i * pageBytes), page, ValueLayout.JAVA_BYTE, 0, len);
+            int start = (int) (i * pageBytes);
+            int len = (int) Math.min(pageBytes, n - start);
+            int block0 = start / BLOCK, blocks = (len + BLOCK - 1) / BLOCK;
+            Tensor mc = pageCodes(q.firstPage + i, len), vc = pageCodes(q.firstPage + q.pagesPerArray + i, len);
+            step8bit(flat.narrow(0, start, len), grad.narrow(0, start, len), mc, q.mAbsmax.narrow(0, block0, blocks),
+                    vc, q.vAbsmax.narrow(0, block0, blocks), m[0], m[1], BLOCK, weightDecay);
         }
+    }
+
+    /** The first {@code len} bytes of a page in the fast tier, as U8 codes (valid until the page is evicted). */
+    private Tensor pageCodes(int page, int len) {
+        MemorySegment s = store.acquire(page);
+        return Tensor.wrap(DType.U8, new int[] {len}, s.asSlice(0, len));
+    }
+
+    private Tensor[] mapsOn(Device device) {
+        return maps.computeIfAbsent(device, d -> Scope.unowned(() -> new Tensor[] {
+            Tensor.of(SIGNED, SIGNED.length).to(d), Tensor.of(UNSIGNED, UNSIGNED.length).to(d)}));
+    }
+
+    /** m's (which 0) or v's (1) codes as a new CPU tensor. */
+    private Tensor codesOf(QuantizedState q, int which) {
+        if (q.firstPage < 0) {
+            return (which == 0 ? q.mCodes : q.vCodes).to(Device.CPU).copy();
+        }
+        Tensor out = Tensor.empty(DType.U8, q.n);
+        MemorySegment dst = out.dataSegment();
+        long pageBytes = store.pageBytes();
+        List<MemorySegment> pages = store.snapshot();
+        for (int i = 0; i < q.pagesPerArray; i++) {
+            long len = Math.min(pageBytes, q.n - i * pageBytes);
+            MemorySegment.copy(pages.get(q.firstPage + which * q.pagesPerArray + i), 0, dst, i * pageBytes, len);
+        }
+        return out;
     }
 
     @Override
     public Map<String, Tensor> stateDict() {
         Map<String, Tensor> out = new LinkedHashMap<>(super.stateDict());
         quantized.forEach((key, q) -> {
-            byte[] mc = readCodes(q, 0, q.n), vc = readCodes(q, 1, q.n);
-            out.put("state8." + key + ".exp_avg.codes", Scope.unowned(() -> bytes(mc)));
-            out.put("state8." + key + ".exp_avg_sq.codes", Scope.unowned(() -> bytes(vc)));
-            out.put("state8." + key + ".exp_avg.absmax", Scope.unowned(() -> Tensor.of(q.mAbsmax, q.mAbsmax.length)));
-            out.put("state8." + key + ".exp_avg_sq.absmax", Scope.unowned(() -> Tensor.of(q.vAbsmax, q.vAbsmax.length)));
+            out.put("state8." + key + ".exp_avg.codes", Scope.unowned(() -> codesOf(q, 0)));
+            out.put("state8." + key + ".exp_avg_sq.codes", Scope.unowned(() -> codesOf(q, 1)));
+            out.put("state8." + key + ".exp_avg.absmax", q.mAbsmax);
+            out.put("state8." + key + ".exp_avg_sq.absmax", q.vAbsmax);
         });
         return out;
-    }
-
-    private static Tensor bytes(byte[] b) {
-        return Tensor.fromBytes(DType.U8, new int[] {b.length}, MemorySegment.ofArray(b));
     }
 
     @Override
@@ -146,25 +148,42 @@ public final class AdamW8bit extends AdamW {
         saved.forEach((k, t) -> {
             if (k.startsWith("state8.") && k.endsWith(".exp_avg.codes")) {
                 String key = k.substring(7, k.length() - ".exp_avg.codes".length());
-                byte[] mc = t.contiguous().dataSegment().toArray(ValueLayout.JAVA_BYTE);
-                byte[] vc = saved.get("state8." + key + ".exp_avg_sq.codes").contiguous().dataSegment().toArray(ValueLayout.JAVA_BYTE);
-                float[] ma = saved.get("state8." + key + ".exp_avg.absmax").toFloatArray();
-                float[] va = saved.get("state8." + key + ".exp_avg_sq.absmax").toFloatArray();
-                QuantizedState q = new QuantizedState(mc.length);
-                System.arraycopy(ma, 0, q.mAbsmax, 0, ma.length);
-                System.arraycopy(va, 0, q.vAbsmax, 0, va.length);
-                q.mCodes = mc;
-                q.vCodes = vc;
+                Device device = deviceOf(key);
+                Tensor vc = saved.get("state8." + key + ".exp_avg_sq.codes");
+                Tensor ma = saved.get("state8." + key + ".exp_avg.absmax");
+                Tensor va = saved.get("state8." + key + ".exp_avg_sq.absmax");
+                if (vc == null || ma == null || va == null) {
+                    throw new TesseraException("optimizer state: " + key + " has 8-bit exp_avg codes but not all of exp_avg_sq codes and both absmax");
+                }
+                QuantizedState q = Scope.unowned(() -> {
+                    QuantizedState s = new QuantizedState((int) t.numel(), device);
+                    s.mAbsmax.copyFrom(ma.to(device));
+                    s.vAbsmax.copyFrom(va.to(device));
+                    s.mCodes = t.to(device).cast(DType.U8).copy();
+                    s.vCodes = vc.to(device).cast(DType.U8).copy();
+                    return s;
+                });
                 quantized.put(key, q);
             }
         });
+    }
+
+    /** The device of parameter "group.index". */
+    private Device deviceOf(String key) {
+        int dot = key.indexOf('.');
+        try {
+            return groups().get(Integer.parseInt(key.substring(0, dot))).params()
+                    .get(Integer.parseInt(key.substring(dot + 1))).device();
+        } catch (RuntimeException e) {
+            throw new TesseraException("optimizer state: no parameter for key " + key);
+        }
     }
 
     @Override
     public long stateBytes() {
         long b = super.stateBytes();
         for (QuantizedState q : quantized.values()) {
-            b += 2L * q.n + 8L * q.mAbsmax.length;
+            b += 2L * q.n + 8L * q.mAbsmax.numel();
         }
         return b;
     }

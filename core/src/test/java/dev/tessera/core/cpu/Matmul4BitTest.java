@@ -1,4 +1,4 @@
-package dev.tessera.quant;
+package dev.tessera.core.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,8 +7,6 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 import dev.tessera.core.DType;
-import dev.tessera.core.cpu.Parallel;
-import dev.tessera.core.cpu.ReferenceGemm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -25,20 +23,18 @@ class Matmul4BitTest {
                 .checkAssert((n, log2bs, c, seed) -> {
                     Random rng = new Random(seed);
                     int bs = 1 << log2bs;
-                    QuantType type = rng.nextBoolean() ? QuantType.NF4 : QuantType.FP4;
-                    float[] w = Quantized4BitTest.scaledGaussian(n, seed);
-                    Quantized4Bit q = Quantized4Bit.quantize(w, new long[] {n}, type, bs, rng.nextBoolean());
-                    BlockScales scales = BlockScales.of(q.state());
+                    float[] code = Quant4Fixtures.code(rng);
+                    byte[] bytes = Quant4Fixtures.packed(n, rng);
+                    BlockScales scales = Quant4Fixtures.scales((n + bs - 1) / bs, rng.nextBoolean(), rng);
                     long from = rng.nextInt(n);
                     long to = from + rng.nextInt((int) (n - from) + 1);
                     long outIndex = rng.nextInt(5);
                     try (Arena arena = Arena.ofShared()) {
-                        MemorySegment packed = arena.allocate(q.packed().length);
-                        MemorySegment.copy(MemorySegment.ofArray(q.packed()), 0, packed, 0, q.packed().length);
+                        MemorySegment packed = segmentOf(arena, bytes);
                         MemorySegment v = arena.allocate(4 * (to - from + outIndex + 3));
                         MemorySegment s = arena.allocate(v.byteSize());
-                        Dequant4Vector.rangeToF32(packed, scales, q.state().code(), bs, COMPUTE[c], from, to, v, outIndex);
-                        Dequant4Scalar.rangeToF32(packed, scales, q.state().code(), bs, COMPUTE[c], from, to, s, outIndex);
+                        Dequant4Vector.rangeToF32(packed, scales, code, bs, COMPUTE[c], from, to, v, outIndex);
+                        Dequant4Scalar.rangeToF32(packed, scales, code, bs, COMPUTE[c], from, to, s, outIndex);
                         assertEquals(-1L, v.mismatch(s), "differs at byte " + v.mismatch(s));
                     }
                 });
@@ -50,20 +46,20 @@ class Matmul4BitTest {
                 .forAll(integers().between(1, 90), integers().between(1, 200), integers().between(0, 2), longs().all())
                 .checkAssert((rows, cols, c, seed) -> {
                     Random rng = new Random(seed);
-                    Quantized4Bit q = Quantized4Bit.quantize(Quantized4BitTest.scaledGaussian(rows * cols, seed),
-                            new long[] {rows, cols}, QuantType.NF4, 32, rng.nextBoolean());
-                    BlockScales scales = BlockScales.of(q.state());
+                    float[] code = Quant4Fixtures.NF4;
+                    byte[] bytes = Quant4Fixtures.packed((long) rows * cols, rng);
+                    BlockScales scales = Quant4Fixtures.scales(((long) rows * cols + 31) / 32, rng.nextBoolean(), rng);
                     int c0 = rng.nextInt(cols);
                     int width = 1 + rng.nextInt(cols - c0);
                     try (Arena arena = Arena.ofShared()) {
-                        MemorySegment packed = segmentOf(arena, q.packed());
+                        MemorySegment packed = segmentOf(arena, bytes);
                         MemorySegment v = arena.allocate(4L * rows * width);
                         MemorySegment s = arena.allocate(4L * rows * width);
-                        Dequant4Vector.rowsToF32(packed, scales, q.state().code(), 32, COMPUTE[c], c0, cols, rows, width,
+                        Dequant4Vector.rowsToF32(packed, scales, code, 32, COMPUTE[c], c0, cols, rows, width,
                                 v, 0, width);
                         for (int r = 0; r < rows; r++) {
                             long from = (long) r * cols + c0;
-                            Dequant4Scalar.rangeToF32(packed, scales, q.state().code(), 32, COMPUTE[c], from, from + width,
+                            Dequant4Scalar.rangeToF32(packed, scales, code, 32, COMPUTE[c], from, from + width,
                                     s, (long) r * width);
                         }
                         assertEquals(-1L, v.mismatch(s), "differs at byte " + v.mismatch(s));
@@ -77,30 +73,19 @@ class Matmul4BitTest {
                 .forAll(integers().between(1, 3000), integers().between(0, 1), longs().all())
                 .checkAssert((n, c, seed) -> {
                     Random rng = new Random(seed);
-                    Quantized4Bit q = Quantized4Bit.quantize(Quantized4BitTest.gaussian(n, seed), new long[] {n},
-                            QuantType.NF4, 64, rng.nextBoolean());
+                    float[] code = Quant4Fixtures.NF4;
+                    byte[] bytes = Quant4Fixtures.packed(n, rng);
+                    BlockScales scales = Quant4Fixtures.scales((n + 63) / 64, rng.nextBoolean(), rng);
                     long from = rng.nextInt(n);
                     long to = from + rng.nextInt((int) (n - from) + 1);
                     try (Arena arena = Arena.ofShared()) {
-                        MemorySegment packed = segmentOf(arena, q.packed());
-                        MemorySegment x = segment(arena, Quantized4BitTest.gaussian((int) (to - from), seed + 1));
-                        BlockScales scales = BlockScales.of(q.state());
-                        float v = Dequant4Vector.rangeDot(packed, scales, q.state().code(), 64, COMPUTE[c], from, to, x, 0);
-                        float s = Dequant4Scalar.rangeDot(packed, scales, q.state().code(), 64, COMPUTE[c], from, to, x, 0);
+                        MemorySegment packed = segmentOf(arena, bytes);
+                        MemorySegment x = segment(arena, Quant4Fixtures.gaussian((int) (to - from), seed + 1));
+                        float v = Dequant4Vector.rangeDot(packed, scales, code, 64, COMPUTE[c], from, to, x, 0);
+                        float s = Dequant4Scalar.rangeDot(packed, scales, code, 64, COMPUTE[c], from, to, x, 0);
                         assertEquals(s, v, 1e-5 * Math.max(1, Math.sqrt(to - from)), "range [" + from + ", " + to + ")");
                     }
                 });
-    }
-
-    @Test
-    void blockScalesReconstructDoubleQuantizedAbsmaxExactly() {
-        float[] w = Quantized4BitTest.scaledGaussian(70_000, 4);
-        Quantized4Bit q = Quantized4Bit.quantize(w, new long[] {70_000}, QuantType.NF4, 64, true);
-        BlockScales scales = BlockScales.of(q.state());
-        float[] absmax = q.state().absmaxF32();
-        for (int b = 0; b < absmax.length; b++) {
-            assertEquals(Float.floatToRawIntBits(absmax[b]), Float.floatToRawIntBits(scales.get(b)), "block " + b);
-        }
     }
 
     @Test
@@ -108,17 +93,19 @@ class Matmul4BitTest {
         qt().withFixedSeed(10).withExamples(30)
                 .forAll(integers().between(1, 400), integers().between(1, 400), integers().between(1, 17), longs().all())
                 .checkAssert((out, in, m, seed) -> {
-                    QuantType type = (seed & 1) == 0 ? QuantType.NF4 : QuantType.FP4;
-                    Quantized4Bit q = Quantized4Bit.quantize(Quantized4BitTest.gaussian(out * in, seed),
-                            new long[] {out, in}, type, 64, seed % 3 == 0);
-                    float[] w = q.dequantize();
+                    Random rng = new Random(seed);
+                    float[] code = Quant4Fixtures.code(rng);
+                    long n = (long) out * in;
+                    byte[] bytes = Quant4Fixtures.packed(n, rng);
+                    BlockScales scales = Quant4Fixtures.scales((n + 63) / 64, seed % 3 == 0, rng);
+                    float[] w = new float[(int) n];
+                    Dequant4Scalar.rangeToF32(MemorySegment.ofArray(bytes), scales, code, 64, DType.F32, 0, n,
+                            MemorySegment.ofArray(w), 0);
                     try (Arena arena = Arena.ofShared()) {
-                        MemorySegment packed = arena.allocate(q.packed().length);
-                        MemorySegment.copy(MemorySegment.ofArray(q.packed()), 0, packed, 0, q.packed().length);
-                        Matmul4Bit.Weight weight = new Matmul4Bit.Weight(packed, BlockScales.of(q.state()),
-                                q.state().code(), 64, out, in, DType.F32);
-                        MemorySegment x = segment(arena, Quantized4BitTest.gaussian(m * in, seed + 1));
-                        MemorySegment dy = segment(arena, Quantized4BitTest.gaussian(m * out, seed + 2));
+                        MemorySegment packed = segmentOf(arena, bytes);
+                        Matmul4Bit.Weight weight = new Matmul4Bit.Weight(packed, scales, code, 64, out, in, DType.F32);
+                        MemorySegment x = segment(arena, Quant4Fixtures.gaussian(m * in, seed + 1));
+                        MemorySegment dy = segment(arena, Quant4Fixtures.gaussian(m * out, seed + 2));
                         MemorySegment wSeg = segment(arena, w);
 
                         MemorySegment y = arena.allocate(4L * m * out);
@@ -143,14 +130,15 @@ class Matmul4BitTest {
     @Test
     void blockedResultsDoNotDependOnTheThreadCount() {
         int out = 300, in = 200, m = 33;
-        Quantized4Bit q = Quantized4Bit.quantize(Quantized4BitTest.gaussian(out * in, 1), new long[] {out, in},
-                QuantType.NF4, 64, true);
+        Random rng = new Random(1);
+        byte[] bytes = Quant4Fixtures.packed((long) out * in, rng);
+        BlockScales scales = Quant4Fixtures.scales(((long) out * in + 63) / 64, true, rng);
         int threads = Parallel.threads();
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment packed = segmentOf(arena, q.packed());
-            Matmul4Bit.Weight weight = new Matmul4Bit.Weight(packed, BlockScales.of(q.state()), q.state().code(), 64,
-                    out, in, DType.F32);
-            MemorySegment x = segment(arena, Quantized4BitTest.gaussian(m * in, 2));
+            MemorySegment packed = segmentOf(arena, bytes);
+            Matmul4Bit.Weight weight = new Matmul4Bit.Weight(packed, scales, Quant4Fixtures.NF4, 64, out, in,
+                    DType.F32);
+            MemorySegment x = segment(arena, Quant4Fixtures.gaussian(m * in, 2));
             MemorySegment many = arena.allocate(4L * m * out);
             MemorySegment one = arena.allocate(4L * m * out);
             Parallel.setThreads(Math.max(3, threads));

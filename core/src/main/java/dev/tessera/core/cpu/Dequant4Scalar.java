@@ -1,4 +1,4 @@
-package dev.tessera.quant;
+package dev.tessera.core.cpu;
 
 import dev.tessera.core.DType;
 import java.lang.foreign.MemorySegment;

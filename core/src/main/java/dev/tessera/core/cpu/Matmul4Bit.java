@@ -1,8 +1,6 @@
-package dev.tessera.quant;
+package dev.tessera.core.cpu;
 
 import dev.tessera.core.DType;
-import dev.tessera.core.cpu.Gemm;
-import dev.tessera.core.cpu.Parallel;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

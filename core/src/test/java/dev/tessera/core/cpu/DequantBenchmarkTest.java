@@ -1,4 +1,4 @@
-package dev.tessera.quant;
+package dev.tessera.core.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 
