@@ -19,32 +19,27 @@ final class Losses {
         int rows = logits.size(0), n = logits.size(1);
         Tensor x = logits.contiguous();
         Tensor t = targets.contiguous();
-        long[] ids = t.toLongArray();
-        int count = 0;
-        for (long id : ids) {
-            if (id != ignoreIndex) {
-                if (id < 0 || id >= n) {
-                    throw new TesseraException("crossEntropy: target " + id + " out of range for " + n + " classes");
-                }
-                count++;
-            }
-        }
         Tensor perRow = Tensor.empty(DType.F32, x.device(), rows);
         Tensor lse = Tensor.empty(DType.F32, x.device(), rows);
+        // out-of-range targets are the backend's to report (at once on the CPU, through the error word on a GPU);
+        // the mean stays on the device: no id or per-row loss is copied to the host
         x.backend().crossEntropy(x, t, ignoreIndex, perRow, lse, rows, n);
-        float total = 0;
-        double sum = 0;
-        for (float v : perRow.toFloatArray()) {
-            sum += v;
+        Tensor labelled;
+        Tensor loss;
+        try (var ng = Autograd.noGrad()) {
+            // ids are below 2^24, so their F32 comparison with the ignore index is exact
+            labelled = t.cast(DType.F32).ne(ignoreIndex).cast(DType.F32).sum();
+            loss = perRow.sum().div(labelled);   // NaN when every target is ignored, as PyTorch
         }
-        total = (float) (sum / count); // NaN when every target is ignored, as PyTorch
-        Tensor loss = Tensor.full(total, DType.F32, x.device());
-        int labelled = count;
         return Tensor.recordResult(loss, "cross_entropy", g -> {
             Tensor dx = Tensor.empty(DType.F32, x.device(), rows, n);
-            float scale = g.item() / labelled;
-            x.backend().crossEntropyBackward(x, t, lse, ignoreIndex, scale, dx, rows, n);
-            return new Tensor[] {dx, null};
+            if (x.device().isCpu()) {
+                // host memory: reading the scalars costs nothing
+                x.backend().crossEntropyBackward(x, t, lse, ignoreIndex, g.item() / labelled.item(), dx, rows, n);
+                return new Tensor[] {dx, null};
+            }
+            x.backend().crossEntropyBackward(x, t, lse, ignoreIndex, 1f, dx, rows, n);
+            return new Tensor[] {dx.mul(g.div(labelled)), null};
         }, x, t);
     }
 }

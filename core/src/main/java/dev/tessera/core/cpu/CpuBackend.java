@@ -482,6 +482,9 @@ public final class CpuBackend implements Backend {
                 float logSumExp = Rows.logSumExp(xs, off, n);
                 es.set(FL, eo + r * 4, logSumExp);
                 long t = ts.get(LL, to0 + r * 8);
+                if (t != ignoreIndex && (t < 0 || t >= n)) {
+                    throw new TesseraException("crossEntropy: target " + t + " out of range for " + n + " classes");
+                }
                 ls.set(FL, lo + r * 4, t == ignoreIndex ? 0f : logSumExp - xs.get(FL, off + t * 4));
             }
         });
@@ -513,6 +516,14 @@ public final class CpuBackend implements Backend {
     public void embedding(Tensor weight, Tensor ids, Tensor out, int count, int dim) {
         MemorySegment ws = seg(weight), is = seg(ids), os = seg(out);
         long wo = weight.offset() * 4, io = ids.offset() * 8, oo = out.offset() * 4;
+        long vocab = dim == 0 ? 0 : weight.numel() / dim;
+        // the ids are checked as they are read: on the CPU a kernel can report at once
+        for (long i = 0; i < count; i++) {
+            long id = is.get(LL, io + i * 8);
+            if (id < 0 || id >= vocab) {
+                throw new TesseraException("embedding: token id " + id + " out of range for a vocabulary of " + vocab);
+            }
+        }
         Parallel.forRange(count, Math.max(1, GRAIN / Math.max(dim, 1)), (from, to) -> {
             for (long i = from; i < to; i++) {
                 long id = is.get(LL, io + i * 8);
@@ -538,6 +549,12 @@ public final class CpuBackend implements Backend {
     public void indexSelect(Tensor x, Tensor index, Tensor out, int outer, int n, int inner, int count) {
         MemorySegment xs = seg(x), is = seg(index), os = seg(out);
         long xo = x.offset() * 4, io = index.offset() * 8, oo = out.offset() * 4;
+        for (long j = 0; j < count; j++) {
+            long i = is.get(LL, io + j * 8);
+            if (i < 0 || i >= n) {
+                throw new TesseraException("indexSelect: index " + i + " out of range for a dimension of size " + n);
+            }
+        }
         for (long o = 0; o < outer; o++) {
             for (long j = 0; j < count; j++) {
                 long src = is.get(LL, io + j * 8);

@@ -290,15 +290,11 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
                     + " and " + Arrays.toString(labels.shape()));
         }
         int b = labels.size(0), t = labels.size(1), v = logits.size(2);
-        long[] l = labels.toLongArray();
-        long[] shifted = new long[b * t];
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < t; j++) {
-                shifted[i * t + j] = j + 1 < t ? l[i * t + j + 1] : -100;
-            }
-        }
+        // the next token's label at each position, -100 after the last, shifted where the labels are
+        Tensor last = Tensor.full(-100, DType.I64, labels.device(), b, 1);
+        Tensor shifted = t == 1 ? last : Tensor.cat(1, labels.narrow(1, 1, t - 1), last);
         // every row stays in (the last one ignored), so the logits need no copy
-        return logits.reshape(b * t, v).crossEntropy(Tensor.ofLongs(shifted, b * t).to(logits.device()));
+        return logits.reshape(b * t, v).crossEntropy(shifted.reshape(b * t).to(logits.device()));
     }
 
     private void checkIds(Tensor ids) {
