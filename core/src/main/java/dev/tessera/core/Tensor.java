@@ -25,11 +25,11 @@ import java.util.Arrays;
  * by the enclosing {@link Scope}, never by the garbage collector.
  */
 public final class Tensor {
-    private final Storage storage;
+    private Storage storage;   // rebound only by moveTo
     private final DType dtype;
     private final int[] shape;
-    private final long[] strides;
-    private final long offset;
+    private long[] strides;
+    private long offset;
     private boolean requiresGrad;
     private Tensor grad;
     private Node gradFn;
@@ -358,6 +358,37 @@ public final class Tensor {
         Backend b = target.isCpu() ? src.backend() : out.backend();
         b.copy(src, out);
         return out.record("to", g -> new Tensor[] {g.to(src.device())}, this);
+    }
+
+    /**
+     * Moves this tensor's data to {@code target} in place, as PyTorch's {@code Module.to} does
+     * with {@code param.data = param.data.to(device)}: the same object (so every module field
+     * and optimizer that holds it follows), now contiguous on {@code target}; its gradient is
+     * dropped. Views taken earlier keep the old storage, which is left to whoever owns it (its
+     * scope, or the file it maps). Not recorded by autograd.
+     *
+     * <pre>{@code
+     * Tensor w = Tensor.of(new float[] {1, 2}, 2);
+     * w.moveTo(Device.cuda(0));   // w.device() is now cuda:0
+     * }</pre>
+     */
+    public void moveTo(Device target) {
+        if (target.equals(device())) {
+            return;
+        }
+        Tensor moved;
+        try (var ng = Autograd.noGrad()) {
+            // the copy is unowned, like the parameter it becomes; a contiguous() temporary dies with its scope
+            moved = Scope.unowned(() -> {
+                try (var scope = Scope.open()) {
+                    return scope.keep(contiguous().to(target));
+                }
+            });
+        }
+        storage = moved.storage;
+        strides = moved.strides;
+        offset = moved.offset;
+        grad = null;
     }
 
     // ---------------------------------------------------------------- views

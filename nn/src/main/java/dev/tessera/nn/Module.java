@@ -1,6 +1,8 @@
 package dev.tessera.nn;
 
 import dev.tessera.core.Autograd;
+import dev.tessera.core.Backends;
+import dev.tessera.core.Device;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
@@ -228,6 +230,32 @@ public abstract class Module {
             t.requiresGrad(on);
         }
         return this;
+    }
+
+    /**
+     * Moves every parameter below this module to {@code device} in place (each shared tensor
+     * once), as PyTorch's {@code module.to(device)}; the tensors stay the same objects, so
+     * optimizers made afterwards or before see them there. Returns this module.
+     *
+     * <pre>{@code
+     * CausalLM model = CausalLM.load(dir).to(Device.cuda(0));   // then train or generate there
+     * }</pre>
+     */
+    @SuppressWarnings("unchecked")
+    public final <M extends Module> M to(Device device) {
+        Backends.of(device);   // a clear error when the device is not usable, before anything moves
+        for (Tensor t : namedParameters().values()) {
+            t.moveTo(device);
+        }
+        return (M) this;
+    }
+
+    /** The device of this module's parameters (the CPU when it has none). */
+    public final Device device() {
+        for (Tensor t : namedParameters().values()) {
+            return t.device();
+        }
+        return Device.CPU;
     }
 
     /** Drops every parameter's gradient. */

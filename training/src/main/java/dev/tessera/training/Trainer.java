@@ -421,13 +421,14 @@ public final class Trainer {
         return n;
     }
 
-    private static Tensor tensor(int[][] rows) {
+    /** A batch's rows as I64 [B, T] on the model's device: the Trainer runs wherever the model is. */
+    private Tensor tensor(int[][] rows) {
         int b = rows.length, t = b == 0 ? 0 : rows[0].length;
         int[] flat = new int[b * t];
         for (int i = 0; i < b; i++) {
             System.arraycopy(rows[i], 0, flat, i * t, t);
         }
-        return Tensor.ofInts(flat, b, t);
+        return Tensor.ofInts(flat, b, t).to(model.device());
     }
 
     /** Mean loss over every labelled next-token prediction of the eval set. */

@@ -1,5 +1,6 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.Device;
 import dev.tessera.examples.Tessera.UsageException;
 import dev.tessera.examples.bench.GemmBenchmark;
 import java.util.concurrent.Callable;
@@ -41,7 +42,7 @@ public final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() {
-            common.apply();
+            Device device = common.device();
             if (m < 1 || n < 1 || k < 1) {
                 throw new UsageException("--m, --n and --k must be >= 1");
             }
@@ -51,7 +52,7 @@ public final class BenchCommand implements Runnable {
             if ((long) m * k + (long) k * n + (long) m * n > 1L << 31) {
                 throw new UsageException("matrices too large for one benchmark (over 2^31 floats in all)");
             }
-            double gflops = GemmBenchmark.measureGflops(m, n, k, transA, transB, repeat);
+            double gflops = GemmBenchmark.measureGflops(device, m, n, k, transA, transB, repeat);
             System.out.printf("{\"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.3f}%n", m, n, k, gflops);
             return 0;
         }

@@ -1,6 +1,7 @@
 package dev.tessera.examples.cli;
 
 import dev.tessera.core.DType;
+import dev.tessera.core.Device;
 import dev.tessera.core.Rng;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
@@ -64,7 +65,7 @@ public final class BenchTrain implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        common.apply();
+        Device device = common.device();
         if (batchSize < 1 || seqLen < 2 || steps < 1 || warmup < 0 || r < 1) {
             throw new UsageException("need --batch-size >= 1, --seq-len >= 2, --steps >= 1, --warmup >= 0, --r >= 1");
         }
@@ -91,6 +92,7 @@ public final class BenchTrain implements Callable<Integer> {
             }
             default -> throw new UsageException("--method: expected full, lora or qlora, got '" + method + "'");
         }
+        trained.to(device);
         trained.train(true);
         AdamW opt = new AdamW(ParamGroup.all(trained.trainableParameters(), 0.0), 1e-4);
         Rng rng = new Rng(seed);
@@ -99,10 +101,12 @@ public final class BenchTrain implements Callable<Integer> {
         for (int s = -warmup; s < steps; s++) {
             long t0 = System.nanoTime();
             try (var scope = Scope.open()) {
-                Tensor ids = rng.randint(vocab, batchSize, seqLen);
-                loss.apply(ids, ids).backward();
+                Tensor ids = rng.randint(vocab, batchSize, seqLen).to(device);
+                Tensor l = loss.apply(ids, ids);
+                l.backward();
                 opt.step();
                 opt.zeroGrad();
+                l.item();   // the step's one synchronisation: a GPU step is timed when it is done
             }
             if (s >= 0) {
                 times[s] = (System.nanoTime() - t0) / 1e9;

@@ -1,8 +1,11 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.BackendProvider;
 import dev.tessera.core.Backends;
 import dev.tessera.core.Device;
+import dev.tessera.core.TesseraException;
 import dev.tessera.examples.Tessera.UsageException;
+import java.util.ServiceLoader;
 import picocli.CommandLine.Option;
 
 /** Flags every command shares: --debug, --threads, --device. */
@@ -13,14 +16,15 @@ public final class CommonOptions {
     @Option(names = "--threads", paramLabel = "N", description = "CPU worker threads (default: all cores).")
     Integer threads;
 
-    @Option(names = "--device", paramLabel = "cpu|cuda", description = "Device (cpu; cuda is not wired to models yet).")
+    @Option(names = "--device", paramLabel = "cpu|cuda",
+            description = "Where models run: cpu, cuda or cuda:N (default: cuda when a usable GPU is present, else cpu).")
     String device;
 
+    private Device resolved;
+
     /**
-     * Applies --threads and checks --device. Models run on the CPU in this version: the CUDA
-     * backend exists (tensors and ops through the Backend SPI) but moving models to it is not wired
-     * into the commands yet, so an explicit {@code --device cuda} is refused rather than silently
-     * ignored.
+     * Applies --threads and checks the syntax of --device; returns the device asked for, or the
+     * CPU when none was (commands that run models call {@link #device()} instead).
      */
     public Device apply() {
         if (threads != null) {
@@ -29,13 +33,52 @@ public final class CommonOptions {
             }
             Backends.setCpuThreads(threads);
         }
-        if (device == null || device.equals("cpu")) {
+        if (device == null) {
             return Device.CPU;
         }
-        if (!device.equals("cuda") && !device.startsWith("cuda:")) {
-            throw new UsageException("--device: expected cpu or cuda, got '" + device + "'");
+        try {
+            return Device.parse(device);
+        } catch (TesseraException e) {
+            throw new UsageException("--device: expected cpu, cuda or cuda:N, got '" + device + "'");
         }
-        Backends.of(Device.parse(device)); // says why when the GPU is not usable
-        throw new UsageException("--device " + device + ": the commands run models on the CPU in this version (the CUDA backend is not wired to models yet)");
+    }
+
+    /**
+     * The device models run on (CLI.md): the one asked for, which must be usable (else a one-line
+     * error, exit 1); without --device, cuda when a usable GPU is present, else cpu, with a
+     * one-line notice on stderr saying which and why.
+     */
+    public Device device() {
+        if (resolved != null) {
+            return resolved;
+        }
+        Device asked = apply();
+        if (device != null) {
+            if (!asked.isCpu()) {
+                try {
+                    Backends.of(asked);
+                } catch (TesseraException e) {
+                    throw new TesseraException("--device " + device + ": " + e.getMessage());
+                }
+            }
+            return resolved = asked;
+        }
+        Device gpu = Device.cuda(0);
+        if (Backends.isAvailable(gpu)) {
+            System.err.println("tessera: running on " + gpu + " (a usable GPU was found; --device cpu to stay on the CPU)");
+            return resolved = gpu;
+        }
+        System.err.println("tessera: running on the CPU (" + whyNoGpu() + ")");
+        return resolved = Device.CPU;
+    }
+
+    /** Why cuda:0 cannot be used, in a few words. */
+    private static String whyNoGpu() {
+        for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+            if (p.kind().equals("cuda")) {
+                return "no usable GPU: " + p.unavailableReason();
+            }
+        }
+        return "no CUDA backend on the class path";
     }
 }

@@ -75,14 +75,13 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        common.apply();
         if (maxNewTokens < 0) {
             throw new UsageException("--max-new-tokens must be >= 0, got " + maxNewTokens);
         }
         if (temperature < 0 || topK < 0 || topP <= 0 || topP > 1) {
             throw new UsageException("need --temperature >= 0, --top-k >= 0 and 0 < --top-p <= 1");
         }
-        LoadedModel lm = LoadedModel.load(model, adapter);
+        LoadedModel lm = LoadedModel.load(model, adapter, common.device());
         int[] ids = prompt.ids != null ? TokenizeCommand.parseIds("--prompt-ids", prompt.ids) : lm.tokenizer.encode(prompt.text);
         if (ids.length == 0) {
             throw new UsageException("the prompt is empty");

@@ -1,5 +1,6 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.Device;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.models.CausalLM;
@@ -25,7 +26,13 @@ final class LoadedModel {
         this.tokenizer = tokenizer;
     }
 
+    /** The model (and adapter) on the CPU. */
     static LoadedModel load(Path modelDir, Path adapterDir) {
+        return load(modelDir, adapterDir, Device.CPU);
+    }
+
+    /** The model (and adapter) moved to {@code device} once read. */
+    static LoadedModel load(Path modelDir, Path adapterDir, Device device) {
         if (!Files.isDirectory(modelDir)) {
             throw new TesseraException(modelDir + ": not a model folder");
         }
@@ -36,6 +43,11 @@ final class LoadedModel {
                 throw new TesseraException(adapterDir + ": not an adapter folder");
             }
             peft = PeftModel.load(base, adapterDir);
+        }
+        if (peft != null) {
+            peft.to(device);
+        } else {
+            base.to(device);
         }
         return new LoadedModel(base, peft, tokenizerFor(modelDir, adapterDir, base.config().vocabSize()));
     }

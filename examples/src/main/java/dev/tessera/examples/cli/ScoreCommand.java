@@ -35,8 +35,7 @@ public final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        common.apply();
-        LoadedModel lm = LoadedModel.load(model, adapter);
+        LoadedModel lm = LoadedModel.load(model, adapter, common.device());
         SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model));
         if (ds.skippedRows() > 0) {
             System.err.println("tessera score: skipped " + ds.skippedRows() + " bad rows");
@@ -58,8 +57,8 @@ public final class ScoreCommand implements Callable<Integer> {
                     continue;
                 }
                 try (var scope = Scope.open()) {
-                    Tensor ids = Tensor.ofInts(ex.inputIds(), 1, ex.length());
-                    Tensor labels = Tensor.ofInts(ex.labels(), 1, ex.length());
+                    Tensor ids = Tensor.ofInts(ex.inputIds(), 1, ex.length()).to(lm.base.device());
+                    Tensor labels = Tensor.ofInts(ex.labels(), 1, ex.length()).to(lm.base.device());
                     float loss = lm.loss(ids, labels).item();
                     out.append(String.format(Locale.ROOT, "{\"loss\": %s, \"tokens\": %d}%n", Float.toString(loss), targets));
                 }

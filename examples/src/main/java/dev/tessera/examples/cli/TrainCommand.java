@@ -1,6 +1,7 @@
 package dev.tessera.examples.cli;
 
 import dev.tessera.core.DType;
+import dev.tessera.core.Device;
 import dev.tessera.examples.Tessera.UsageException;
 import dev.tessera.nn.Module;
 import dev.tessera.nn.models.CausalLM;
@@ -157,7 +158,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        common.apply();
+        Device device = common.device();
         String[] b = betas.split(",");
         if (b.length != 2) {
             throw new UsageException("--betas: expected b1,b2, got '" + betas + "'");
@@ -240,6 +241,7 @@ public final class TrainCommand implements Callable<Integer> {
             }
             default -> throw new UsageException("--method: expected full, lora, qlora, ia3, prefix, prompt or adapter, got '" + method + "'");
         }
+        trained.to(device);   // before the Trainer makes optimizer state next to the parameters
         Trainer trainer = new Trainer(trained, loss, saver, train.examples(), eval == null ? List.of() : eval.examples(),
                 train.padId(), args, base.dropoutRng());
         Trainer.TrainingResult result = trainer.train();

@@ -104,7 +104,8 @@ public final class Generator {
             while (n < config.maxNewTokens()) {
                 int next;
                 try (var scope = Scope.open()) {
-                    float[] logits = decoder.nextTokenLogits(Tensor.ofInts(input, 1, input.length), cache).toFloatArray();
+                    float[] logits = decoder.nextTokenLogits(Tensor.ofInts(input, 1, input.length).to(model.device()), cache)
+                            .toFloatArray();
                     next = Sampler.pick(logits, config, rng);
                 }
                 out[n++] = next;

@@ -42,7 +42,8 @@ public final class PagedAdamW extends AdamW {
     @Override
     protected void update(String key, Tensor p, double weightDecay) {
         long n = p.numel();
-        if (n < minPagedValues) {
+        // the store's tiers are host memory: a parameter on a GPU keeps its state next to it, unpaged
+        if (n < minPagedValues || !p.device().isCpu()) {
             super.update(key, p, weightDecay);
             return;
         }
