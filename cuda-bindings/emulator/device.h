@@ -2,7 +2,6 @@
 // NVRTC (nvrtc.cpp): device memory, streams, the kernel registry.
 #pragma once
 
-#include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <deque>
@@ -34,12 +33,11 @@ std::string describe(CUdeviceptr p);                    // "0x... (N bytes past 
 // ---------------------------------------------------------------- streams
 
 // Work on a stream runs in order on the stream's own host thread, started only when the host
-// synchronises with the stream (or the queue grows long or old), so a host read that skips a
+// synchronises with the stream (or the queue grows long), so a host read that skips a
 // synchronisation sees the data from before the work.
 struct Stream {
     struct Task {
         std::function<CUresult()> run;
-        std::chrono::steady_clock::time_point enqueued;
     };
 
     std::mutex mutex;

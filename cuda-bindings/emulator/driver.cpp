@@ -224,8 +224,13 @@ std::string describe(CUdeviceptr p) {
     } else {
         --it;
         const Allocation& a = it->second;
-        std::snprintf(text, sizeof text, "0x%llx (%lld bytes from the start of live allocation 0x%llx of %zu bytes)",
-                      (unsigned long long)p, (long long)(p - a.start), (unsigned long long)a.start, a.bytes);
+        if (p <= a.start + a.bytes) {
+            std::snprintf(text, sizeof text, "0x%llx (%lld bytes into live allocation 0x%llx of %zu bytes)",
+                          (unsigned long long)p, (long long)(p - a.start), (unsigned long long)a.start, a.bytes);
+        } else {
+            std::snprintf(text, sizeof text, "0x%llx (%lld bytes past the end of live allocation 0x%llx of %zu bytes)",
+                          (unsigned long long)p, (long long)(p - a.start - a.bytes), (unsigned long long)a.start, a.bytes);
+        }
     }
     return text;
 }
@@ -244,7 +249,7 @@ Stream::~Stream() {
 
 void Stream::enqueue(std::function<CUresult()> run) {
     std::lock_guard<std::mutex> lock(mutex);
-    queue.push_back(Task{std::move(run), std::chrono::steady_clock::now()});
+    queue.push_back(Task{std::move(run)});
     submitted++;
     wake.notify_all();
 }
@@ -258,20 +263,14 @@ void Stream::synchronize() {
 }
 
 void Stream::work() {
-    using namespace std::chrono;
-    // Work starts when the host waits for it, when 256 tasks are queued, or after 50 ms.
-    constexpr auto MAX_AGE = milliseconds(50);
+    // Work starts only when the host waits for it, or when more than MAX_QUEUED tasks wait (as a
+    // GPU's launch queue fills): never by timing, so a missing synchronisation fails every time.
+    constexpr std::size_t MAX_QUEUED = 256;
     std::unique_lock<std::mutex> lock(mutex);
     for (;;) {
-        for (;;) {
-            if (!queue.empty() && (completed < flushTo || queue.size() > 256 ||
-                                   steady_clock::now() - queue.front().enqueued >= MAX_AGE)) {
-                break;
-            }
-            if (stopping && queue.empty()) return;
-            if (queue.empty()) wake.wait(lock);
-            else wake.wait_until(lock, queue.front().enqueued + MAX_AGE);
-        }
+        wake.wait(lock, [&] { return (!queue.empty() && (completed < flushTo || queue.size() > MAX_QUEUED)) ||
+                                     (stopping && queue.empty()); });
+        if (queue.empty()) return;   // stopping
         Task task = std::move(queue.front());
         queue.pop_front();
         lock.unlock();
