@@ -12,8 +12,8 @@ public final class Close {
         }
         for (int i = 0; i < expected.length; i++) {
             double e = expected[i], a = actual[i];
-            if (Double.isNaN(e) && Double.isNaN(a)) {
-                continue;
+            if (Double.isNaN(e) && Double.isNaN(a) || a == e) {
+                continue;   // a == e also for equal infinities, whose difference is NaN
             }
             if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
                 fail(what + ": element " + i + " is " + a + ", expected " + e + " (atol " + atol + ", rtol " + rtol + ")");

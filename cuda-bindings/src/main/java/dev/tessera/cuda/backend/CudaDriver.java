@@ -54,6 +54,8 @@ record CudaDriver(int driverVersion, int deviceCount, String failure) {
             if (count <= 0) {
                 return new CudaDriver(version, 0, "no CUDA device (the driver reports 0 devices)");
             }
+            CudaLibraries.emulator().ifPresent(path -> System.err.println("[tessera] CUDA device 0 is EMULATED ("
+                    + path.getFileName() + "): Tessera's kernels run on the CPU, slowly; a test device, not a GPU"));
             return new CudaDriver(version, count, null);
         } catch (TesseraException e) {
             return new CudaDriver(0, 0, e.getMessage());

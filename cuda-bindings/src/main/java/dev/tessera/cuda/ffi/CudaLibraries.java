@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -23,6 +24,10 @@ import java.util.stream.Stream;
  *   <li>the distribution's library folders.
  * </ol>
  * libcuda.so.1 belongs to the driver and is normally found by the system loader.
+ *
+ * <p>When {@code -Dtessera.cuda.emulator=PATH} or {@code TESSERA_CUDA_EMULATOR=PATH} names the
+ * emulated CUDA device ({@code cuda-bindings/emulator}, a test device that runs Tessera's kernels
+ * on the CPU), all three libraries are that one file and nothing else is searched.
  */
 public final class CudaLibraries {
     private CudaLibraries() {}
@@ -40,6 +45,15 @@ public final class CudaLibraries {
     public static final NativeLibrary NVRTC = new NativeLibrary("libnvrtc.so",
             List.of("libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"),
             CudaLibraries::toolkitFolders, file -> List.of());
+
+    /** The emulated CUDA device's library named by the property or the environment, or empty. */
+    public static Optional<Path> emulator() {
+        String path = System.getProperty("tessera.cuda.emulator");
+        if (path == null || path.isBlank()) {
+            path = System.getenv("TESSERA_CUDA_EMULATOR");
+        }
+        return path == null || path.isBlank() ? Optional.empty() : Optional.of(Path.of(path));
+    }
 
     /** Sub-folders of site-packages where NVIDIA's pip wheels put their libraries. */
     static final List<String> WHEEL_FOLDERS = List.of("nvidia/cu13/lib", "nvidia/cublas/lib", "nvidia/cuda_nvrtc/lib",

@@ -114,6 +114,17 @@ public final class NativeLibrary {
     }
 
     private Loaded tryLoad() {
+        Optional<Path> emulator = CudaLibraries.emulator();
+        if (emulator.isPresent()) {
+            Path file = emulator.get();
+            if (!Files.isRegularFile(file)) {
+                return new Loaded(null, null, "the emulated CUDA device " + file
+                        + " does not exist (it is built by cuda-bindings' Maven build where g++ is installed)");
+            }
+            SymbolLookup lookup = open(file.toAbsolutePath().toString());
+            return lookup != null ? new Loaded(lookup, file.toString(), null)
+                    : new Loaded(null, null, "the emulated CUDA device " + file + " cannot be loaded");
+        }
         List<Path> searched = new ArrayList<>();
         for (Path folder : folders.get()) {
             for (String name : fileNames) {

@@ -50,19 +50,38 @@ __device__ __forceinline__ unsigned short float_to_bf16(float f) {
     return (unsigned short)((u + 0x7FFFu + lsb) >> 16);
 }
 
+// Inline PTX on the GPU; the emulated device (cuda-bindings/emulator/kernel.h) has C++ equivalents.
 __device__ __forceinline__ float f16_to_float(unsigned short h) {
+#ifdef TESSERA_CUDA_EMULATOR
+    return tsemu_f16_to_float(h);
+#else
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
     return f;
+#endif
 }
 
 __device__ __forceinline__ unsigned short float_to_f16(float f) {
+#ifdef TESSERA_CUDA_EMULATOR
+    return tsemu_float_to_f16(f);
+#else
     unsigned short h;
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
     return h;
+#endif
 }
 
 // ---- dtype-generic element access, with the CPU backend's conversion rules
+
+// double -> i64 as Java's (long) and PTX's cvt.rzi.s64.f64: toward zero, saturating, NaN -> 0.
+// Spelled out because the plain C++ cast is undefined out of range (and the emulated device runs
+// these kernels as C++, where x86 gives INT64_MIN for NaN).
+__device__ __forceinline__ i64 double_to_i64(double v) {
+    if (v != v) return 0;
+    if (v >= 9223372036854775807.0) return 0x7fffffffffffffffLL;
+    if (v <= -9223372036854775808.0) return (i64)0x8000000000000000ULL;
+    return (i64)v;
+}
 
 __device__ double load_double(const void* p, int t, i64 i) {
     switch (t) {
@@ -82,7 +101,7 @@ __device__ i64 load_long(const void* p, int t, i64 i) {
         case DT_I32: return (i64)((const int*)p)[i];
         case DT_U8: return (i64)((const unsigned char*)p)[i];
         case DT_BOOL: return ((const unsigned char*)p)[i] != 0 ? 1 : 0;
-        default: return (i64)load_double(p, t, i);       // PTX float-to-int saturates, NaN -> 0, as Java
+        default: return double_to_i64(load_double(p, t, i));
     }
 }
 
@@ -91,9 +110,9 @@ __device__ void store_double(void* p, int t, i64 i, double v) {
         case DT_F32: ((float*)p)[i] = (float)v; break;
         case DT_BF16: ((unsigned short*)p)[i] = float_to_bf16((float)v); break;
         case DT_F16: ((unsigned short*)p)[i] = float_to_f16((float)v); break;
-        case DT_I64: ((i64*)p)[i] = (i64)v; break;                     // truncates toward zero
-        case DT_I32: ((int*)p)[i] = (int)(i64)v; break;
-        case DT_U8: ((unsigned char*)p)[i] = (unsigned char)(i64)v; break;
+        case DT_I64: ((i64*)p)[i] = double_to_i64(v); break;
+        case DT_I32: ((int*)p)[i] = (int)double_to_i64(v); break;
+        case DT_U8: ((unsigned char*)p)[i] = (unsigned char)double_to_i64(v); break;
         default: ((unsigned char*)p)[i] = v != 0.0 ? 1 : 0; break;
     }
 }

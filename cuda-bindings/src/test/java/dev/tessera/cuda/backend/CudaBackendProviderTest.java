@@ -67,8 +67,9 @@ class CudaBackendProviderTest {
     @Test
     void aDeviceIndexBeyondTheCountIsRefused() {
         assumeTrue(CudaDriver.get().usable(), "no usable CUDA here");
-        assertTrue(provider().backend(CudaDriver.get().deviceCount()).isEmpty());
-        assertTrue(provider().unavailableReason().startsWith("no CUDA device " + CudaDriver.get().deviceCount()));
+        BackendProvider p = provider();   // ServiceLoader makes a new instance per call; the reason is per instance
+        assertTrue(p.backend(CudaDriver.get().deviceCount()).isEmpty());
+        assertTrue(p.unavailableReason().startsWith("no CUDA device " + CudaDriver.get().deviceCount()), p.unavailableReason());
     }
 
     // ---- a stand-in libcuda.so.1, to drive the real downcalls and status checks without a GPU
