@@ -483,6 +483,12 @@ public final class CudaBackend implements Backend {
         if (out.numel() != w.numel() || !out.isContiguous() || (out.dtype() != DType.F32 && out.dtype() != DType.BF16)) {
             throw new TesseraException("dequantize4bit: output must be contiguous F32 or BF16 with " + w.numel() + " elements");
         }
+        if (!w.isDoubleQuantized() && rounding == DType.F32 && out.dtype() == DType.F32) {
+            long n = w.numel();
+            launcher.elementwise(Kernel.DEQUANT_4BIT, n, address(w.packed()), address(w.absmax()), address(w.code()),
+                    address(out), n, w.blocksize());
+            return;
+        }
         decodeTile(w, rounding, 0, 0, 1, w.numel(), out);
     }
 

@@ -40,6 +40,7 @@ enum Kernel {
     INDEX_SELECT("embedding", "index_select", PTR, PTR, PTR, I32, I32, I32, I32, PTR),
     INDEX_ADD("embedding", "index_add", PTR, PTR, PTR, I32, I32, I32, I32, PTR),
     ADAMW_STEP("adamw", "adamw_step", PTR, PTR, PTR, PTR, I64, F32, F32, F32, F32, F32, F32, F32),
+    DEQUANT_4BIT("nf4", "dequant_4bit", PTR, PTR, PTR, PTR, I64, I32),
     DEQUANT_4BIT_TILE("nf4", "dequant_4bit_tile", PTR, PTR, I32, PTR, PTR, PTR, PTR, I32, F32, I32, I64, I64, I64, I64,
             PTR, I32),
     GEMV_4BIT("nf4", "gemv_4bit", PTR, PTR, I32, PTR, PTR, PTR, PTR, I32, F32, I32, PTR, PTR, I32, I32),

@@ -1,6 +1,17 @@
 // Blockwise 4-bit dequantization (bitsandbytes NF4/FP4 layout): element i is the high nibble of
-// packed[i/2] when i is even, the low nibble when odd; value = code[nibble] * absmax(i / blocksize).
+// packed[i/2] when i is even, the low nibble when odd; value = code[nibble] * absmax[i / blockSize], where absmax
+// is plain F32 or double-quantized (block_scale).
 #include "common.cuh"
+
+// Plain F32 absmax, F32 output: the whole-tensor decode.
+extern "C" __global__ void dequant_4bit(const unsigned char* packed, const float* absmax, const float* code,
+                                        float* out, i64 n, int blockSize) {
+    for (i64 i = global_index(); i < n; i += grid_stride()) {
+        unsigned char byte = packed[i >> 1];
+        int q = (i & 1) ? (byte & 0x0F) : (byte >> 4);
+        out[i] = code[q] * absmax[i / blockSize];
+    }
+}
 
 // ---- the 4-bit weights of Backend.dequantize4bit / matmul4bit (dev.tessera.core.Packed4Bit)
 

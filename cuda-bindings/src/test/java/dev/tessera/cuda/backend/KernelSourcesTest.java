@@ -154,7 +154,7 @@ class KernelSourcesTest {
         assertNumbering(cEnum(common, "DT_"), DType.values(), "DType");
         Map<String, Integer> errors = cEnum(common, "ERR_");
         assertEquals(Map.of("EMBEDDING_INDEX", CudaContext.ERR_EMBEDDING_INDEX, "TARGET_INDEX", CudaContext.ERR_TARGET_INDEX,
-                "SELECT_INDEX", CudaContext.ERR_SELECT_INDEX), errors);
+                "SELECT_INDEX", CudaContext.ERR_SELECT_INDEX, "NONFINITE_QUANT", CudaContext.ERR_NONFINITE_QUANT), errors);
         Matcher dims = Pattern.compile("#define TS_MAX_DIMS (\\d+)").matcher(common);
         assertTrue(dims.find());
         assertEquals(StridedLayout.MAX_DIMS, Integer.parseInt(dims.group(1)));
@@ -162,7 +162,7 @@ class KernelSourcesTest {
 
     @Test
     void everyKernelFileIsUsedAndEveryEntryIsUnique() {
-        assertEquals(List.of("adamw", "elementwise", "embedding", "loss", "nf4", "norms", "reduce", "softmax"),
+        assertEquals(List.of("adamw", "elementwise", "embedding", "loss", "nf4", "norms", "quant8", "reduce", "softmax"),
                 Kernel.modules().stream().sorted().toList());
         assertEquals(Kernel.values().length,
                 java.util.Arrays.stream(Kernel.values()).map(k -> k.entry).distinct().count());
