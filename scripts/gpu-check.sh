@@ -4,14 +4,15 @@
 # 1. On a build machine (JDK 25 + Maven), make the payload: a jlink'd Java runtime and the jars.
 #        scripts/gpu-check.sh package [DIR]          # DIR defaults to target-gpu-check (git-ignored)
 #    which runs
-#        mvn -Dtessera.target=target-gpu -pl cuda-bindings -am -DskipTests package \
+#        mvn -Dtessera.target=target-gpu -pl examples -am -DskipTests package \
 #            dependency:copy-dependencies -DincludeScope=test -DoutputDirectory=DIR/lib
-#        cp cuda-bindings/target-gpu/*.jar DIR/lib/
+#        cp cuda-bindings/target-gpu/*.jar examples/target-gpu/*.jar DIR/lib/
+#        cp -r nn/src/test/resources/fixtures/gpt2-tiny tools/bench/torch_train_step.py DIR/
 #        jlink --add-modules java.base,java.logging,java.management,jdk.incubator.vector,jdk.zipfs \
 #              --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output DIR/jre
 #    (jdeps finds java.base and the Vector API; JUnit needs java.logging and java.management, and jdk.zipfs
 #    to scan the test jar for tests) and
-#    copies this script to DIR/. The payload is about 48 MiB, under the 64 MiB a device run carries.
+#    copies this script to DIR/. The payload is about 50 MiB, under the 64 MiB a device run carries.
 #
 # 2. On the GPU machine, from the repository root or from inside DIR:
 #        scripts/gpu-check.sh [--no-bench]          # or DIR/gpu-check.sh
@@ -19,8 +20,14 @@
 #    the JUnit Platform launcher (the op-by-op CUDA-vs-CPU tests among them, one PASS/FAIL/SKIP line
 #    each), then the cuBLAS SGEMM benchmark (4096^3 and GPT-2's shapes, GPU vs CPU GFLOP/s; a shape
 #    runs only if it fits in 90% of the free memory cuMemGetInfo reports), then one summary ending in
-#    "gpu-check: N passed, N failed, N skipped". Exit status 0 only when CUDA was usable and nothing
-#    failed. libcuda.so.1 comes from the driver; cuBLAS and NVRTC are found on the loader path,
+#    "gpu-check: N passed, N failed, N skipped". Then two model checks:
+#      - GPT-2-tiny trained 10 steps with `tessera train` on the GPU and on the CPU, full / LoRA / QLoRA
+#        with paged 8-bit AdamW, every loss within 1e-4 relative (dev.tessera.examples.bench.DeviceTrainingCheck);
+#      - a GPT-2 (124M, random weights) LoRA training step on the GPU: tokens/s of `tessera bench train
+#        --device cuda` against PyTorch + PEFT (tools/bench/torch_train_step.py --device cuda) when python3
+#        with torch and peft is there.
+#    The whole script stays under 8 minutes (GPU_CHECK_TIMEOUT for the op tests, 120 s per model check).
+#    Exit status 0 only when CUDA was usable and nothing failed. libcuda.so.1 comes from the driver; cuBLAS and NVRTC are found on the loader path,
 #    under /usr/local/cuda, or in pip's nvidia-* wheels (-Dtessera.cuda.libpath=DIR via JAVA_OPTS).
 set -euo pipefail
 
@@ -32,9 +39,10 @@ if [ "${1:-}" = "package" ]; then
     java_home="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
     rm -rf "$out"
     mkdir -p "$out/lib"
-    (cd "$root" && JAVA_HOME="$java_home" mvn -q -Dtessera.target=target-gpu -pl cuda-bindings -am -DskipTests package \
+    (cd "$root" && JAVA_HOME="$java_home" mvn -q -Dtessera.target=target-gpu -pl examples -am -DskipTests package \
         dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$out/lib")
-    cp "$root"/cuda-bindings/target-gpu/tessera-cuda-bindings-*.jar "$out/lib/"
+    cp "$root"/cuda-bindings/target-gpu/tessera-cuda-bindings-*.jar "$root"/examples/target-gpu/tessera-examples-*.jar "$out/lib/"
+    cp -r "$root/nn/src/test/resources/fixtures/gpt2-tiny" "$root/tools/bench/torch_train_step.py" "$out/"
     "$java_home/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.incubator.vector,jdk.zipfs \
         --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/jre"
     cp "$here/gpu-check.sh" "$out/gpu-check.sh"
@@ -70,6 +78,47 @@ if command -v nvidia-smi >/dev/null 2>&1; then
     nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader || true
 fi
 
+jvm=("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss4m -Xmx${GPU_CHECK_HEAP:-16g})
+status=0
 # shellcheck disable=SC2086
-exec timeout "${GPU_CHECK_TIMEOUT:-540}" "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-    -Xss4m -Xmx${GPU_CHECK_HEAP:-16g} ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.cuda.check.GpuCheck "$@"
+timeout "${GPU_CHECK_TIMEOUT:-300}" "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.cuda.check.GpuCheck "$@" || status=1
+
+# GPT-2-tiny, 10 steps, GPU against CPU
+model="$payload/gpt2-tiny"
+[ -d "$model" ] || model="$(cd "$here/.." && pwd)/nn/src/test/resources/fixtures/gpt2-tiny"
+# shellcheck disable=SC2086
+timeout 120 "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.examples.bench.DeviceTrainingCheck "$model" cuda \
+    2>/dev/null || status=1
+
+# GPT-2 (124M) LoRA step on the GPU: Tessera against PyTorch + PEFT
+if [ "${1:-}" != "--no-bench" ]; then
+    big="$(mktemp -d)"
+    trap 'rm -rf "$big"' EXIT
+    cat > "$big/config.json" <<'JSON'
+{"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "activation_function": "gelu_new", "n_embd": 768,
+ "n_head": 12, "n_layer": 12, "n_positions": 1024, "n_inner": null, "vocab_size": 50257, "layer_norm_epsilon": 1e-05,
+ "attn_pdrop": 0.0, "embd_pdrop": 0.0, "resid_pdrop": 0.0, "bos_token_id": 50256, "eos_token_id": 50256,
+ "tie_word_embeddings": true, "scale_attn_weights": true, "dtype": "float32"}
+JSON
+    bench=(--method lora --r 8 --batch-size 4 --seq-len 512 --steps 10)
+    # shellcheck disable=SC2086
+    ours="$(timeout 120 "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.examples.bench.RandomModelFolder "$big" \
+        && timeout 120 "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.examples.Tessera bench train \
+        --model "$big" "${bench[@]}" --device cuda 2>/dev/null | tail -1)" || status=1
+    torch_py="$payload/torch_train_step.py"
+    [ -f "$torch_py" ] || torch_py="$(cd "$here/.." && pwd)/tools/bench/torch_train_step.py"
+    if python3 -c "import torch, peft, transformers; assert torch.cuda.is_available()" 2>/dev/null; then
+        theirs="$(timeout 120 python3 "$torch_py" --model "$big" "${bench[@]}" --device cuda 2>/dev/null | tail -1)" || theirs=""
+    else
+        theirs=""
+    fi
+    tps() { sed -nE 's/.*"tokens_per_s": *([0-9.eE+-]+).*/\1/p' <<< "$1"; }
+    t_ours="$(tps "$ours")"
+    t_theirs="$(tps "$theirs")"
+    if [ -n "$t_ours" ] && [ -n "$t_theirs" ]; then
+        echo "gpt2-124m lora step on the GPU: tessera ${t_ours} tokens/s, pytorch+peft ${t_theirs} tokens/s, ratio $(python3 -c "print(f'{$t_ours / $t_theirs:.2f}')")"
+    else
+        echo "gpt2-124m lora step on the GPU: tessera ${t_ours:-failed} tokens/s, pytorch+peft ${t_theirs:-unavailable}"
+    fi
+fi
+exit "$status"
