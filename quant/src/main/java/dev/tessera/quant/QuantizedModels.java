@@ -132,6 +132,92 @@ public final class QuantizedModels {
         return quantized;
     }
 
+    /**
+     * Loads a plain model folder straight into 4-bit ({@code from_pretrained(load_in_4bit=True)}),
+     * streaming: each weight that becomes 4-bit is read from its shard with file reads, widened
+     * to F32 and quantized on its own, so neither the wide model nor the file's mapped pages are
+     * ever resident; peak memory is the 4-bit model plus one tensor. The layers chosen, and their
+     * bytes, are exactly those of {@link #quantize(CausalLM, BitsAndBytesConfig)} on the fully
+     * loaded model. Weights that stay wide are frozen at {@code frozenDtype} (null: as stored),
+     * vectors F32; see {@link CausalLM#loadFrozen}. {@code progress} hears (layers done, layers in all).
+     *
+     * <pre>{@code
+     * CausalLM base = QuantizedModels.loadIn4bit(Path.of("llama-7b"), BitsAndBytesConfig.qlora(), null, (d, n) -> { });
+     * }</pre>
+     */
+    public static CausalLM loadIn4bit(Path dir, BitsAndBytesConfig config, DType frozenDtype,
+                                      java.util.function.BiConsumer<Integer, Integer> progress) {
+        if (isQuantized(dir)) {
+            throw new TesseraException(dir + ": already quantized (config.json has a quantization_config); load it with load()");
+        }
+        Map<String, Boolean> targets = quantizationTargets(ModelConfig.read(dir.resolve("config.json")), config);
+        Map<String, Quantized4Bit> quantized = new LinkedHashMap<>();
+        List<Tensor> standIns = new ArrayList<>();
+        CausalLM model;
+        try {
+            model = CausalLM.loadFrozen(dir, frozenDtype, (name, shape, read) -> {
+                Boolean transposed = targets.get(name);
+                if (transposed == null) {
+                    return null;
+                }
+                try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
+                    Tensor stored = read.get();
+                    // Conv1D stores [in, out]; 4-bit weights are [out, in]
+                    Tensor w = (transposed ? stored.t() : stored).cast(DType.F32).contiguous();
+                    quantized.put(name.substring(0, name.length() - ".weight".length()), Quantized4Bit.quantize(
+                            w.dataSegment(), new long[] {w.size(0), w.size(1)}, config.quantType(), config.blocksize(),
+                            config.doubleQuant()));
+                }
+                progress.accept(quantized.size(), targets.size());
+                Tensor stand = broadcastZero(shape);
+                standIns.add(stand);
+                return stand;
+            });
+        } catch (RuntimeException | Error e) {
+            standIns.forEach(Tensor::release);
+            throw e;
+        }
+        quantized.forEach((module, q) -> {
+            LinearLayer lin = (LinearLayer) model.getSubmodule(module);
+            model.setSubmodule(module, new Linear4bit(q, lin.bias(), config.computeDtype()));
+        });
+        standIns.forEach(Tensor::release);
+        return model;
+    }
+
+    /**
+     * The weights {@link #quantize(CausalLM, BitsAndBytesConfig)} would make 4-bit in a model of
+     * {@code config}, by parameter name, true where stored transposed (Conv1D); found on a
+     * skeleton whose parameters are broadcast zeros, so nothing of the model's size is allocated.
+     */
+    private static Map<String, Boolean> quantizationTargets(ModelConfig modelConfig, BitsAndBytesConfig config) {
+        CausalLM skeleton = CausalLM.create(modelConfig, (name, shape, init) -> broadcastZero(shape));
+        try {
+            Map<String, Module> modules = skeleton.namedModules();
+            String head = nameOf(skeleton, (Module) skeleton.lmHead());
+            List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
+            Set<Tensor> tied = tiedWeights(modules);
+            Map<String, Boolean> targets = new LinkedHashMap<>();
+            for (Map.Entry<String, Module> e : modules.entrySet()) {
+                Module m = e.getValue();
+                if ((m instanceof Linear || m instanceof Conv1D) && !skipped(e.getKey(), skip)
+                        && !tied.contains(m.localParameter("weight"))) {
+                    targets.put(e.getKey() + ".weight", m instanceof Conv1D);
+                }
+            }
+            return targets;
+        } finally {
+            skeleton.release();
+        }
+    }
+
+    /** One zero broadcast to {@code shape} (unowned): stands in for a weight without its memory. */
+    private static Tensor broadcastZero(int[] shape) {
+        int[] ones = new int[shape.length];
+        Arrays.fill(ones, 1);
+        return Scope.unowned(() -> Tensor.zeros(ones).expand(shape));
+    }
+
     /** transformers' should_convert_module: a pattern matches as a regex at the start of the name, or as its suffix. */
     static boolean skipped(String name, List<String> patterns) {
         for (String p : patterns) {
@@ -312,7 +398,10 @@ public final class QuantizedModels {
                     throw new TesseraException(key + ": dtype " + dtype + ", expected U8 or F32 in a 4-bit layer");
                 }
                 long[] shape = Arrays.stream(ckpt.shape(key)).asLongStream().toArray();
-                byte[] data = ckpt.tensor(key).dataSegment().toArray(ValueLayout.JAVA_BYTE);
+                byte[] data;
+                try (var scope = Scope.open()) {
+                    data = ckpt.read(key).dataSegment().toArray(ValueLayout.JAVA_BYTE); // file reads: no resident mapping
+                }
                 stored.put(key, new StoredTensor(dtype, shape, data));
             }
         }
@@ -504,9 +593,16 @@ public final class QuantizedModels {
             } else if (!dtype.equals("F32") && !dtype.equals("BF16") && !dtype.equals("F16")) {
                 problems.add(name + " has dtype " + dtype + ", expected F32, BF16 or F16");
             } else {
-                Tensor stored = ckpt.tensor(name);
                 try (var ng = Autograd.noGrad()) {
-                    return Scope.unowned(() -> stored.dtype() == DType.F32 ? stored.copy() : stored.cast(DType.F32));
+                    return Scope.unowned(() -> {
+                        Tensor read = ckpt.read(name); // file reads: the mapping's pages never become resident
+                        if (read.dtype() == DType.F32) {
+                            return read;
+                        }
+                        Tensor wide = read.cast(DType.F32);
+                        read.release();
+                        return wide;
+                    });
                 }
             }
             return stand(shape);

@@ -46,6 +46,16 @@ public final class CpuBackend implements Backend {
         return allocator.liveBytes();
     }
 
+    @Override
+    public long peakLiveBytes() {
+        return allocator.peakLiveBytes();
+    }
+
+    @Override
+    public void resetPeakLiveBytes() {
+        allocator.resetPeak();
+    }
+
     /** The allocator (for memory statistics). */
     public CachingAllocator allocator() {
         return allocator;
@@ -279,6 +289,11 @@ public final class CpuBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                      Tensor a, long lda, long strideA, Tensor b, long ldb, long strideB,
                      float beta, Tensor c, long ldc, long strideC) {
+        if (b.dtype() != DType.F32) {
+            GemmMixed.gemmBatched(batch, transA, transB, m, n, k, seg(a), a.offset(), lda, strideA,
+                    seg(b), b.dtype(), b.offset(), ldb, strideB, beta, seg(c), c.offset(), ldc, strideC);
+            return;
+        }
         Gemm.sgemmBatched(batch, transA, transB, m, n, k, seg(a), a.offset(), lda, strideA,
                 seg(b), b.offset(), ldb, strideB, beta, seg(c), c.offset(), ldc, strideC);
     }

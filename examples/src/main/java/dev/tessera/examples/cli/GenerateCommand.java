@@ -19,6 +19,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    TorchDtypeOption torchDtype;
+
     @Option(names = "--model", required = true, paramLabel = "DIR")
     Path model;
 
@@ -82,7 +85,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (temperature < 0 || topK < 0 || topP <= 0 || topP > 1) {
             throw new UsageException("need --temperature >= 0, --top-k >= 0 and 0 < --top-p <= 1");
         }
-        LoadedModel lm = LoadedModel.load(model, adapter);
+        LoadedModel lm = LoadedModel.loadFrozen(model, adapter, torchDtype.dtype());
         int[] ids = prompt.ids != null ? TokenizeCommand.parseIds("--prompt-ids", prompt.ids) : lm.tokenizer.encode(prompt.text);
         if (ids.length == 0) {
             throw new UsageException("the prompt is empty");

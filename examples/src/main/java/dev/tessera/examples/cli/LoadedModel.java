@@ -1,5 +1,6 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.DType;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.models.CausalLM;
@@ -25,11 +26,21 @@ final class LoadedModel {
         this.tokenizer = tokenizer;
     }
 
+    /** For merging: every weight F32. */
     static LoadedModel load(Path modelDir, Path adapterDir) {
+        return load(modelDir, adapterDir, false, null);
+    }
+
+    /** For generation and scoring: the base frozen, its matrices at {@code dtype} (null: as stored). */
+    static LoadedModel loadFrozen(Path modelDir, Path adapterDir, DType dtype) {
+        return load(modelDir, adapterDir, true, dtype);
+    }
+
+    private static LoadedModel load(Path modelDir, Path adapterDir, boolean frozen, DType dtype) {
         if (!Files.isDirectory(modelDir)) {
             throw new TesseraException(modelDir + ": not a model folder");
         }
-        CausalLM base = ModelFolders.load(modelDir);
+        CausalLM base = frozen ? ModelFolders.loadFrozen(modelDir, dtype) : ModelFolders.load(modelDir);
         PeftModel peft = null;
         if (adapterDir != null) {
             if (!Files.isDirectory(adapterDir)) {

@@ -22,6 +22,9 @@ public final class ScoreCommand implements Callable<Integer> {
     CommonOptions common;
 
     @Mixin
+    TorchDtypeOption torchDtype;
+
+    @Mixin
     DataFlags data;
 
     @Option(names = "--model", required = true, paramLabel = "DIR")
@@ -36,7 +39,7 @@ public final class ScoreCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         common.apply();
-        LoadedModel lm = LoadedModel.load(model, adapter);
+        LoadedModel lm = LoadedModel.loadFrozen(model, adapter, torchDtype.dtype());
         SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model));
         if (ds.skippedRows() > 0) {
             System.err.println("tessera score: skipped " + ds.skippedRows() + " bad rows");

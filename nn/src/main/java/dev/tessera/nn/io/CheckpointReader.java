@@ -71,6 +71,11 @@ public final class CheckpointReader implements AutoCloseable {
         return file(name).load(name);
     }
 
+    /** {@link SafeTensorsFile#read}: a copy made with file reads, so the mapping's pages stay out of resident memory. */
+    public Tensor read(String name) {
+        return file(name).read(name);
+    }
+
     /** Unmaps every shard. Idempotent. */
     @Override
     public void close() {

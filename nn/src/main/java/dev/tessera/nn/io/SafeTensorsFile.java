@@ -155,6 +155,37 @@ public final class SafeTensorsFile implements AutoCloseable {
         };
     }
 
+    /**
+     * A copy of the tensor (dtypes Tessera has) owned by the current {@code Scope}, read with
+     * positional file reads instead of through the mapping: the file's pages then stay in the
+     * page cache and never count toward this process's resident memory, which is what lets a
+     * model larger than the free memory be loaded (or quantized) tensor by tensor.
+     */
+    public Tensor read(String name) {
+        SafeTensorsHeader.Entry e = entry(name);
+        if (e.dtype().tessera == null) {
+            throw error(path, name, e.dtype() + " has no Tessera dtype; use load() to convert or bytes() for the raw bytes");
+        }
+        Tensor out = Tensor.empty(e.dtype().tessera, e.shape());
+        MemorySegment dst = out.dataSegment();
+        long start = header.dataStart() + e.begin();
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            for (long done = 0, n = e.byteSize(); done < n; ) {
+                long chunk = Math.min(n - done, 1L << 30);
+                java.nio.ByteBuffer buf = dst.asSlice(done, chunk).asByteBuffer();
+                while (buf.hasRemaining()) {
+                    if (channel.read(buf, start + done + buf.position()) < 0) {
+                        throw error(path, name, "file ended inside the tensor's data");
+                    }
+                }
+                done += chunk;
+            }
+        } catch (IOException ex) {
+            throw IoErrors.io(path, ex);
+        }
+        return out;
+    }
+
     /** The tensor's raw little-endian bytes in the mapping (read-only, valid until {@link #close}). */
     public MemorySegment bytes(String name) {
         return slice(entry(name));
