@@ -161,9 +161,9 @@ public final class QuantizedModels {
                     return null;
                 }
                 try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
-                    Tensor stored = read.get();
+                    Tensor wide = read.get(); // F32, the only copy
                     // Conv1D stores [in, out]; 4-bit weights are [out, in]
-                    Tensor w = (transposed ? stored.t() : stored).cast(DType.F32).contiguous();
+                    Tensor w = transposed ? wide.t().contiguous() : wide;
                     quantized.put(name.substring(0, name.length() - ".weight".length()), Quantized4Bit.quantize(
                             w.dataSegment(), new long[] {w.size(0), w.size(1)}, config.quantType(), config.blocksize(),
                             config.doubleQuant()));

@@ -75,6 +75,11 @@ public final class CpuBackend implements Backend {
             MemorySegment.copy(seg(src), src.offset() * sd.byteSize(), seg(dst), dst.offset() * dd.byteSize(), bytes);
             return;
         }
+        if (src.isContiguous() && dst.isContiguous() && (sd == DType.BF16 || sd == DType.F16) && dd == DType.F32) {
+            // widening a 16-bit weight (loading, casts): vectorised, in parallel
+            GemmMixed.widenParallel(seg(src), sd, src.offset() * 2, seg(dst), dst.offset() * 4, dst.numel());
+            return;
+        }
         MemorySegment s = seg(src), d = seg(dst);
         Strided.forEachRow(dst.shape(), new long[][] {dst.strides(), src.strides()}, new long[] {dst.offset(), src.offset()},
                 (offs, len, st) -> {

@@ -90,6 +90,17 @@ public final class GemmMixed {
         });
     }
 
+    /** n 16-bit floats from byte {@code from} of src to F32 at byte {@code to} of dst, in parallel over slices. */
+    static void widenParallel(MemorySegment src, DType type, long from, MemorySegment dst, long to, long n) {
+        final long slice = 1 << 16;
+        Parallel.forRange((n + slice - 1) / slice, 4, (a, b) -> {
+            for (long s = a; s < b; s++) {
+                long start = s * slice;
+                widen(src, type, from + 2 * start, dst, to + 4 * start, (int) Math.min(slice, n - start));
+            }
+        });
+    }
+
     /** n 16-bit floats from byte {@code from} of src to F32 at byte {@code to} of dst. */
     static void widen(MemorySegment src, DType type, long from, MemorySegment dst, long to, int n) {
         int i = 0;

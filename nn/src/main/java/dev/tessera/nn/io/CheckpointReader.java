@@ -76,6 +76,11 @@ public final class CheckpointReader implements AutoCloseable {
         return file(name).read(name);
     }
 
+    /** {@link SafeTensorsFile#readF32}: an F32 copy widened slice by slice as it is read. */
+    public Tensor readF32(String name) {
+        return file(name).readF32(name);
+    }
+
     /** Unmaps every shard. Idempotent. */
     @Override
     public void close() {

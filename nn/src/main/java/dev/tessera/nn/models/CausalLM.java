@@ -156,7 +156,8 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
         /**
          * The parameter to use for {@code name} of {@code shape} (unowned; e.g. a stand-in that
          * a quantized layer replaces later), or null to load it as usual. {@code read} reads the
-         * stored tensor (a copy owned by the current scope).
+         * stored tensor widened to F32, slice by slice (the F32 copy, owned by the current scope,
+         * is the only one made).
          */
         Tensor intercept(String name, int[] shape, java.util.function.Supplier<Tensor> read);
     }

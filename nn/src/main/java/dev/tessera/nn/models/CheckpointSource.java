@@ -80,7 +80,7 @@ final class CheckpointSource implements ParameterSource {
      * by the interceptor, or kept at the requested width; vectors (norms, biases) are F32.
      */
     private Tensor frozen(String name, String key, int[] shape) {
-        Tensor taken = frozen.interceptor().intercept(name, shape, () -> ckpt.read(key));
+        Tensor taken = frozen.interceptor().intercept(name, shape, () -> ckpt.readF32(key));
         if (taken != null) {
             return taken;
         }
