@@ -215,7 +215,7 @@ public final class SafeTensorsFile implements AutoCloseable {
                         throw error(path, name, "file ended inside the tensor's data");
                     }
                 }
-                Tensor slice = Tensor.wrap(stored, new int[] {n}, MemorySegment.ofBuffer(buf).asSlice(0, n * 2L));
+                Tensor slice = Tensor.wrap(stored, new int[] {n}, MemorySegment.ofBuffer(buf.flip()));
                 flat.narrow(0, Math.toIntExact(done), n).copyFrom(slice);
                 done += n;
             }
