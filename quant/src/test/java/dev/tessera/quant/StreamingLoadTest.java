@@ -20,6 +20,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Loading straight into 4-bit, tensor by tensor, from sharded BF16 checkpoints. */
 class StreamingLoadTest {
@@ -82,6 +84,38 @@ class StreamingLoadTest {
             loaded.release();
             streamed.release();
         }
+    }
+
+    /** Every file of a folder, by name. */
+    private static Map<String, byte[]> files(Path dir) throws IOException {
+        Map<String, byte[]> out = new java.util.TreeMap<>();
+        try (var list = Files.list(dir)) {
+            for (Path p : list.toList()) {
+                out.put(p.getFileName().toString(), Files.readAllBytes(p));
+            }
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2-fixture", "llama-bf16-sharded"})
+    void quantizingAFolderWritesTheBytesOfQuantizingTheLoadedModel(String which) throws IOException {
+        Path dir = which.equals("gpt2-fixture") ? QuantizedModelsTest.GPT2 : bf16Checkpoint(LLAMA, 4);
+        BitsAndBytesConfig config = QuantizedModelsTest.nf4(DType.F32);
+        Path streamed = tmp.resolve("streamed"), whole = tmp.resolve("whole");
+        QuantizedModels.quantize(dir, streamed, config);
+        CausalLM model = CausalLM.load(dir);
+        try {
+            QuantizedModels.quantize(model, config);
+            QuantizedModels.save(model, whole, config);
+        } finally {
+            model.release();
+        }
+        Map<String, byte[]> a = files(whole), b = files(streamed);
+        assertTrue(b.keySet().containsAll(a.keySet()), "streamed " + b.keySet() + " has every file of " + a.keySet());
+        b.keySet().removeIf(n -> !a.containsKey(n) && !n.endsWith(".safetensors")); // tokenizer files are copied along
+        assertEquals(a.keySet(), b.keySet());
+        a.forEach((name, bytes) -> assertArrayEquals(bytes, b.get(name), name));
     }
 
     @Test
