@@ -117,9 +117,9 @@ final class ModelMemory {
         BarChart chart = new BarChart("Fine-tuning memory of " + dir.getFileName(), "GiB",
                 List.of("weights", "grads + optimizer", "activations / load", "measured"));
         for (Prediction p : rows) {
-            String live = measured == null ? "-" : String.format(Locale.ROOT, "%.2f", measured[0] / GIB);
-            String rss = measured == null ? "-" : String.format(Locale.ROOT, "%.2f", measured[1] / GIB);
-            System.out.printf(Locale.ROOT, "%-6s %12.2f %14.2f %14s %14s%n", p.method(), p.formula() / GIB, p.predicted() / GIB, live, rss);
+            String live = measured == null ? "-" : String.format(Locale.ROOT, "%.3f", measured[0] / GIB);
+            String rss = measured == null ? "-" : String.format(Locale.ROOT, "%.3f", measured[1] / GIB);
+            System.out.printf(Locale.ROOT, "%-6s %12.3f %14.3f %14s %14s%n", p.method(), p.formula() / GIB, p.predicted() / GIB, live, rss);
             chart.bar(p.method(), "formula", p.formula() / GIB, 0, 0, 0);
             chart.bar(p.method(), "predicted", p.weights() / GIB, p.trainingState() / GIB, p.activations() / GIB, 0);
             if (measured != null) {
