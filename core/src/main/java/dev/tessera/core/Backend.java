@@ -28,6 +28,14 @@ public interface Backend {
     /** Bytes currently handed out by this device's allocator. */
     long liveBytes();
 
+    /** The highest {@link #liveBytes()} since start or the last {@link #resetPeakLiveBytes()}. */
+    default long peakLiveBytes() {
+        return liveBytes();
+    }
+
+    /** Starts a new peak at the current live bytes (e.g. before loading a model). */
+    default void resetPeakLiveBytes() {}
+
     /** dst[i] = cast(src[i]) over dst's shape; src is a view broadcast to dst's shape, dst any strides. */
     void copy(Tensor src, Tensor dst);
 
@@ -55,7 +63,8 @@ public interface Backend {
     /**
      * Batched row-major GEMM: for each of {@code batch} matrices, C = beta*C + op(A)·op(B).
      * Offsets come from the tensors' element offsets; lda/ldb/ldc are row strides and
-     * strideA/B/C batch strides, in elements (a batch stride of 0 broadcasts).
+     * strideA/B/C batch strides, in elements (a batch stride of 0 broadcasts). A and C are F32;
+     * on the CPU backend B may also be BF16 or F16 (a frozen weight, widened inside the product).
      */
     void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
               Tensor a, long lda, long strideA, Tensor b, long ldb, long strideB,

@@ -17,10 +17,22 @@ final class Indexing {
         int vocab = weight.size(0), dim = weight.size(1);
         // out-of-range ids are the backend's to report: at once on the CPU, through the error word on a GPU
         Tensor idc = ids.contiguous();
-        Tensor w = weight.dtype() == DType.F32 ? weight.contiguous() : weight.contiguous().cast(DType.F32);
         int count = (int) ids.numel();
         int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
         outShape[ids.dim()] = dim;
+        if (weight.dtype() != DType.F32 && !weight.requiresGrad()) {
+            // A frozen BF16/F16 table: widen only the rows looked up, never the whole table.
+            Tensor out = Tensor.empty(DType.F32, weight.device(), count, dim);
+            long[] rows = idc.toLongArray();
+            for (int i = 0; i < count; i++) {
+                if (rows[i] < 0 || rows[i] >= vocab) {
+                    throw new TesseraException("embedding: token id " + rows[i] + " out of range for a vocabulary of " + vocab);
+                }
+                weight.backend().copy(weight.narrow(0, (int) rows[i], 1), out.narrow(0, i, 1));
+            }
+            return out.reshape(outShape);
+        }
+        Tensor w = weight.dtype() == DType.F32 ? weight.contiguous() : weight.contiguous().cast(DType.F32);
         Tensor out = Tensor.empty(DType.F32, weight.device(), outShape);
         w.backend().embedding(w, idc, out, count, dim);
         return Tensor.recordResult(out, "embedding", g -> {

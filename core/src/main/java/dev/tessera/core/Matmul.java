@@ -48,6 +48,7 @@ final class Matmul {
     /** C [M, N] = A [M, K] · B [K, N] for 2-D operands of any strides. */
     static Tensor gemm2d(Tensor a, Tensor b) {
         int m = a.size(0), k = a.size(1), n = b.size(1);
+        b = widenOffCpu(b);
         long[] la = layout(a);
         if (la == null) {
             a = a.contiguous();
@@ -72,7 +73,7 @@ final class Matmul {
         int[] bTarget = Arrays.copyOf(batch, nb + 2);
         bTarget[nb] = k;
         bTarget[nb + 1] = n;
-        Tensor ea = a.expand(aTarget), eb = b.expand(bTarget);
+        Tensor ea = a.expand(aTarget), eb = widenOffCpu(b).expand(bTarget);
         long sa = batchStride(ea, nb);
         long[] la = layout(last2(ea));
         if (sa < 0 || la == null) {
@@ -92,6 +93,11 @@ final class Matmul {
         OpStats.GEMM_CALLS.incrementAndGet();
         a.backend().gemm(la[0] == 1, lb[0] == 1, count, m, n, k, ea, la[1], sa, eb, lb[1], sb, 0f, c, n, (long) m * n);
         return c;
+    }
+
+    /** A 16-bit B as F32 where the backend's GEMM takes only F32 (the CPU's widens 16-bit B inside). */
+    private static Tensor widenOffCpu(Tensor b) {
+        return b.dtype() == DType.F32 || b.device().isCpu() ? b : b.cast(DType.F32);
     }
 
     /** The last two dims' sizes and strides as a 2-D view (for layout checks only). */

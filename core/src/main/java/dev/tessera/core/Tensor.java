@@ -708,6 +708,11 @@ public final class Tensor {
 
     // ---------------------------------------------------------------- elementwise
 
+    /** BF16 or F16: a storage width that products widen to F32 (frozen weights keep it). */
+    private boolean isFloating16() {
+        return dtype == DType.BF16 || dtype == DType.F16;
+    }
+
     private void requireFloat(String op) {
         if (dtype != DType.F32) {
             throw new TesseraException(op + " computes in F32, got a " + dtype + " tensor; cast(DType.F32) first");
@@ -1071,11 +1076,15 @@ public final class Tensor {
 
     /**
      * Matrix product with PyTorch's rules: 1-D operands are promoted, leading (batch) dims
-     * broadcast. Transposed views are passed to GEMM as transposes, without copies.
+     * broadcast. Transposed views are passed to GEMM as transposes, without copies. This is F32;
+     * {@code other} may also be a BF16/F16 tensor that needs no gradient (a frozen weight): it is
+     * widened to F32 strip by strip inside the product, never whole.
      */
     public Tensor matmul(Tensor other) {
         requireFloat("matmul");
-        other.requireFloat("matmul");
+        if (other.dtype != DType.F32 && !(other.isFloating16() && !other.requiresGrad())) {
+            other.requireFloat("matmul");
+        }
         if (shape.length == 0 || other.shape.length == 0) {
             throw new TesseraException("matmul: both operands need at least one dimension, got "
                     + Shapes.str(shape) + " and " + Shapes.str(other.shape));
@@ -1087,7 +1096,8 @@ public final class Tensor {
             return matmul(other.unsqueeze(1)).squeeze(-1);
         }
         if (Autocast.current() != null) {
-            return Autocast.round(Matmul.forward(Autocast.round(this), Autocast.round(other)));
+            Tensor b = other.dtype == Autocast.current() ? other : Autocast.round(other);
+            return Autocast.round(Matmul.forward(Autocast.round(this), b));
         }
         return Matmul.forward(this, other);
     }
@@ -1140,6 +1150,20 @@ public final class Tensor {
     /** Mean cross entropy over the targets not equal to {@code ignoreIndex} (NaN when all are ignored, as PyTorch). */
     public Tensor crossEntropy(Tensor targets, long ignoreIndex) {
         return Losses.crossEntropy(this, targets, ignoreIndex);
+    }
+
+    /**
+     * Mean cross entropy of the logits {@code this [N, C] · weightᵀ} ({@code weight [V, C]}, F32 or
+     * a frozen BF16/F16) against I64 targets [N], ignoring -100: the same number as
+     * {@code matmul(weight.t()).crossEntropy(targets)}, computed a chunk of rows at a time so the
+     * {@code [N, V]} logits and their gradient never exist whole (backward recomputes them).
+     */
+    public Tensor linearCrossEntropy(Tensor weight, Tensor targets) {
+        requireFloat("linearCrossEntropy");
+        if (weight.dtype != DType.F32 && !(weight.isFloating16() && !weight.requiresGrad())) {
+            weight.requireFloat("linearCrossEntropy");
+        }
+        return LinearCrossEntropy.forward(this, weight, targets, -100, 0);
     }
 
     /** Rows of this [V, C] weight at I64 {@code ids} of any shape: result [..., C]. */

@@ -16,6 +16,7 @@ import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.Module;
 import dev.tessera.nn.ParameterSource;
 import dev.tessera.nn.io.CheckpointReader;
+import dev.tessera.nn.io.CheckpointWriter;
 import dev.tessera.nn.io.Checkpoints;
 import dev.tessera.nn.io.PythonJson;
 import dev.tessera.nn.models.CausalLM;
@@ -29,6 +30,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -132,6 +134,120 @@ public final class QuantizedModels {
         return quantized;
     }
 
+    /**
+     * Loads a plain model folder straight into 4-bit ({@code from_pretrained(load_in_4bit=True)}),
+     * streaming: each weight that becomes 4-bit is read from its shard with file reads, widened
+     * to F32 and quantized on its own, so neither the wide model nor the file's mapped pages are
+     * ever resident; peak memory is the 4-bit model plus one tensor. The layers chosen, and their
+     * bytes, are exactly those of {@link #quantize(CausalLM, BitsAndBytesConfig)} on the fully
+     * loaded model. Weights that stay wide are frozen at {@code frozenDtype} (null: as stored),
+     * vectors F32; see {@link CausalLM#loadFrozen}. {@code progress} hears (layers done, layers in all).
+     *
+     * <pre>{@code
+     * CausalLM base = QuantizedModels.loadIn4bit(Path.of("llama-7b"), BitsAndBytesConfig.qlora(), null, (d, n) -> { });
+     * }</pre>
+     */
+    public static CausalLM loadIn4bit(Path dir, BitsAndBytesConfig config, DType frozenDtype,
+                                      java.util.function.BiConsumer<Integer, Integer> progress) {
+        if (isQuantized(dir)) {
+            throw new TesseraException(dir + ": already quantized (config.json has a quantization_config); load it with load()");
+        }
+        ModelConfig modelConfig = ModelConfig.read(dir.resolve("config.json"));
+        Map<String, Boolean> targets = quantizationTargets(modelConfig, config);
+        Set<String> withBias = new HashSet<>();
+        CausalLM skeleton = CausalLM.create(modelConfig, (name, shape, init) -> broadcastZero(shape));
+        try {
+            skeleton.namedParameters().keySet().forEach(n -> {
+                if (n.endsWith(".bias") && targets.containsKey(n.substring(0, n.length() - 5) + ".weight")) {
+                    withBias.add(n.substring(0, n.length() - 5));
+                }
+            });
+        } finally {
+            skeleton.release();
+        }
+        // Each layer's packed bytes go off-heap as soon as it is quantized (a layer with a bias
+        // waits for its bias, read next), so the heap never holds more than one layer.
+        Map<String, Linear4bit> layers = new LinkedHashMap<>();
+        Map<String, Quantized4Bit> waitingForBias = new HashMap<>();
+        List<Tensor> standIns = new ArrayList<>();
+        CausalLM model;
+        try {
+            model = CausalLM.loadFrozen(dir, frozenDtype, (name, shape, read) -> {
+                String module = name.substring(0, Math.max(0, name.lastIndexOf('.')));
+                Quantized4Bit waiting = name.endsWith(".bias") ? waitingForBias.remove(module) : null;
+                if (waiting != null) {
+                    Tensor bias = Scope.unowned(read::get); // F32, as quantize() keeps biases
+                    layers.put(module, new Linear4bit(waiting, bias, config.computeDtype()));
+                    return bias;
+                }
+                Boolean transposed = targets.get(name);
+                if (transposed == null) {
+                    return null;
+                }
+                Quantized4Bit q;
+                try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
+                    Tensor wide = read.get(); // F32, the only copy
+                    // Conv1D stores [in, out]; 4-bit weights are [out, in]
+                    Tensor w = transposed ? wide.t().contiguous() : wide;
+                    q = Quantized4Bit.quantize(w.dataSegment(), new long[] {w.size(0), w.size(1)}, config.quantType(),
+                            config.blocksize(), config.doubleQuant());
+                }
+                if (withBias.contains(module)) {
+                    waitingForBias.put(module, q);
+                } else {
+                    layers.put(module, new Linear4bit(q, null, config.computeDtype()));
+                }
+                progress.accept(layers.size() + waitingForBias.size(), targets.size());
+                Tensor stand = broadcastZero(shape);
+                standIns.add(stand);
+                return stand;
+            });
+        } catch (RuntimeException | Error e) {
+            standIns.forEach(Tensor::release);
+            layers.values().forEach(Linear4bit::release);
+            throw e;
+        }
+        if (!waitingForBias.isEmpty()) {
+            throw new IllegalStateException("4-bit layers never got their bias: " + waitingForBias.keySet());
+        }
+        layers.forEach(model::setSubmodule);
+        standIns.forEach(Tensor::release);
+        return model;
+    }
+
+    /**
+     * The weights {@link #quantize(CausalLM, BitsAndBytesConfig)} would make 4-bit in a model of
+     * {@code config}, by parameter name, true where stored transposed (Conv1D); found on a
+     * skeleton whose parameters are broadcast zeros, so nothing of the model's size is allocated.
+     */
+    private static Map<String, Boolean> quantizationTargets(ModelConfig modelConfig, BitsAndBytesConfig config) {
+        CausalLM skeleton = CausalLM.create(modelConfig, (name, shape, init) -> broadcastZero(shape));
+        try {
+            Map<String, Module> modules = skeleton.namedModules();
+            String head = nameOf(skeleton, (Module) skeleton.lmHead());
+            List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
+            Set<Tensor> tied = tiedWeights(modules);
+            Map<String, Boolean> targets = new LinkedHashMap<>();
+            for (Map.Entry<String, Module> e : modules.entrySet()) {
+                Module m = e.getValue();
+                if ((m instanceof Linear || m instanceof Conv1D) && !skipped(e.getKey(), skip)
+                        && !tied.contains(m.localParameter("weight"))) {
+                    targets.put(e.getKey() + ".weight", m instanceof Conv1D);
+                }
+            }
+            return targets;
+        } finally {
+            skeleton.release();
+        }
+    }
+
+    /** One zero broadcast to {@code shape} (unowned): stands in for a weight without its memory. */
+    private static Tensor broadcastZero(int[] shape) {
+        int[] ones = new int[shape.length];
+        Arrays.fill(ones, 1);
+        return Scope.unowned(() -> Tensor.zeros(ones).expand(shape));
+    }
+
     /** transformers' should_convert_module: a pattern matches as a regex at the start of the name, or as its suffix. */
     static boolean skipped(String name, List<String> patterns) {
         for (String p : patterns) {
@@ -213,24 +329,80 @@ public final class QuantizedModels {
         if (outDir.toAbsolutePath().normalize().equals(modelDir.toAbsolutePath().normalize())) {
             throw new TesseraException(outDir + ": the output folder must differ from the model folder");
         }
-        CausalLM model = CausalLM.load(modelDir, true);
-        try {
-            int[] lastTenth = {-1};
-            quantize(model, config, (done, total) -> {
-                int tenth = done * 10 / Math.max(1, total);
-                if (tenth != lastTenth[0] || done == total) {
-                    lastTenth[0] = tenth;
-                    System.err.printf("quantize: %d/%d linear layers%n", done, total);
-                }
-            });
-            save(model, outDir, config);
-        } finally {
-            model.release();
-        }
+        int[] lastTenth = {-1};
+        quantizeStreaming(modelDir, outDir, config, (done, total) -> {
+            int tenth = done * 10 / Math.max(1, total);
+            if (tenth != lastTenth[0] || done.equals(total)) {
+                lastTenth[0] = tenth;
+                System.err.printf("quantize: %d/%d linear layers%n", done, total);
+            }
+        });
         for (String name : COMPANION_FILES) {
             Path src = modelDir.resolve(name);
             if (Files.isRegularFile(src)) {
                 copyAtomically(src, outDir.resolve(name));
+            }
+        }
+    }
+
+    /**
+     * The folder written tensor by tensor: each weight is read (file reads, widened to F32),
+     * quantized or kept F32, and its bytes go straight to disk through a {@link CheckpointWriter};
+     * the model is only ever built from stand-ins. Peak memory is one tensor in F32, and the files
+     * are byte for byte those of {@link #save(CausalLM, Path, BitsAndBytesConfig)} after
+     * {@link #quantize(CausalLM, BitsAndBytesConfig)} on the fully loaded model.
+     */
+    private static void quantizeStreaming(Path modelDir, Path outDir, BitsAndBytesConfig config,
+                                          java.util.function.BiConsumer<Integer, Integer> progress) {
+        Map<String, Boolean> targets = quantizationTargets(ModelConfig.read(modelDir.resolve("config.json")), config);
+        Map<String, List<String>> stateNames = new LinkedHashMap<>(); // module -> its quant-state tensor names
+        CausalLM skeleton;
+        try (CheckpointWriter writer = CheckpointWriter.open(outDir)) {
+            skeleton = CausalLM.loadFrozen(modelDir, DType.F32, (name, shape, read) -> {
+                try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
+                    Tensor wide = read.get(); // F32: what save() writes for every tensor that stays wide
+                    Boolean transposed = targets.get(name);
+                    if (transposed == null) {
+                        writer.add(name, wide);
+                    } else {
+                        Tensor w = transposed ? wide.t().contiguous() : wide;
+                        Quantized4Bit q = Quantized4Bit.quantize(w.dataSegment(), new long[] {w.size(0), w.size(1)},
+                                config.quantType(), config.blocksize(), config.doubleQuant());
+                        byte[] packed = q.packed();
+                        writer.add(name, Tensor.fromBytes(DType.U8, new int[] {packed.length, 1}, MemorySegment.ofArray(packed)));
+                        Map<String, Tensor> state = new LinkedHashMap<>();
+                        putQuantState(state, name, q.state());
+                        state.forEach(writer::add);
+                        stateNames.put(name.substring(0, name.length() - ".weight".length()), List.copyOf(state.keySet()));
+                        progress.accept(stateNames.size(), targets.size());
+                    }
+                }
+                return broadcastZero(shape);
+            });
+            try {
+                // bitsandbytes' state-dict order, as write(): weight, bias, then the quant state
+                List<String> order = new ArrayList<>();
+                for (String name : skeleton.namedParameters().keySet()) {
+                    order.add(name);
+                    int dot = name.lastIndexOf('.');
+                    String module = name.substring(0, dot);
+                    List<String> state = stateNames.get(module);
+                    boolean hasBias = skeleton.namedParameters().containsKey(module + ".bias");
+                    if (state != null && (name.endsWith(".bias") || !hasBias)) {
+                        order.addAll(state);
+                    }
+                }
+                writer.finish(order);
+                ObjectNode json;
+                try {
+                    json = (ObjectNode) MAPPER.readTree(skeleton.config().toJson());
+                } catch (JsonProcessingException e) {
+                    throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
+                }
+                json.set("quantization_config", config.toJson());
+                writeAtomically(outDir.resolve("config.json"), PythonJson.dumps(json) + "\n");
+            } finally {
+                skeleton.release();
             }
         }
     }
@@ -312,7 +484,10 @@ public final class QuantizedModels {
                     throw new TesseraException(key + ": dtype " + dtype + ", expected U8 or F32 in a 4-bit layer");
                 }
                 long[] shape = Arrays.stream(ckpt.shape(key)).asLongStream().toArray();
-                byte[] data = ckpt.tensor(key).dataSegment().toArray(ValueLayout.JAVA_BYTE);
+                byte[] data;
+                try (var scope = Scope.open()) {
+                    data = ckpt.read(key).dataSegment().toArray(ValueLayout.JAVA_BYTE); // file reads: no resident mapping
+                }
                 stored.put(key, new StoredTensor(dtype, shape, data));
             }
         }
@@ -504,9 +679,16 @@ public final class QuantizedModels {
             } else if (!dtype.equals("F32") && !dtype.equals("BF16") && !dtype.equals("F16")) {
                 problems.add(name + " has dtype " + dtype + ", expected F32, BF16 or F16");
             } else {
-                Tensor stored = ckpt.tensor(name);
                 try (var ng = Autograd.noGrad()) {
-                    return Scope.unowned(() -> stored.dtype() == DType.F32 ? stored.copy() : stored.cast(DType.F32));
+                    return Scope.unowned(() -> {
+                        Tensor read = ckpt.read(name); // file reads: the mapping's pages never become resident
+                        if (read.dtype() == DType.F32) {
+                            return read;
+                        }
+                        Tensor wide = read.cast(DType.F32);
+                        read.release();
+                        return wide;
+                    });
                 }
             }
             return stand(shape);

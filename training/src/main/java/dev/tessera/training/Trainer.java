@@ -110,7 +110,17 @@ public final class Trainer {
 
     /** What a run produced. */
     public record TrainingResult(long steps, double finalTrainLoss, Double evalLoss, Double evalPerplexity,
-                                 List<Double> stepLosses, Path outputDir) {}
+                                 List<Double> stepLosses, Path outputDir, List<Double> stepSeconds) {
+        /** The median wall time of this run's optimizer steps, in seconds (NaN when none ran). */
+        public double medianStepSeconds() {
+            if (stepSeconds.isEmpty()) {
+                return Double.NaN;
+            }
+            double[] s = stepSeconds.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            int n = s.length;
+            return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+        }
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -225,7 +235,9 @@ public final class Trainer {
             for (long step = state.step; step < total; step++) {
                 double lr = args.learningRate * schedule.factor(step);
                 optimizer.setLearningRate(lr);
-                StepOutcome outcome = trainStep(loader, params, optimizer, state);
+                long stepStart = System.nanoTime();
+                StepOutcome outcome = trainStep(loader, params, optimizer, state).timed((System.nanoTime() - stepStart) / 1e9);
+                state.stepSeconds.add(outcome.seconds);
                 state.step = step + 1;
                 state.stepLosses.add(outcome.loss);
                 tokensSinceLog += outcome.tokens;
@@ -239,6 +251,9 @@ public final class Trainer {
                     line.put("lr", lr);
                     line.put("grad_norm", outcome.gradNorm);
                     line.put("tokens_per_s", tokensSinceLog / Math.max(seconds, 1e-9));
+                    line.put("step_s", outcome.seconds);
+                    line.put("peak_rss_bytes", MemoryUsage.peakRssBytes());
+                    line.put("peak_live_bytes", MemoryUsage.peakLiveBytes());
                     if (store != null) {
                         // paged optimizers: pages copied between the fast and the slow tier so far
                         line.put("pages_moved", store.pagesIn() + store.pagesOut());
@@ -291,7 +306,7 @@ public final class Trainer {
             drawLossCurve(state.history, args.outputDir.resolve("loss.png"));
             double last = state.stepLosses.isEmpty() ? Double.NaN : state.stepLosses.get(state.stepLosses.size() - 1);
             return new TrainingResult(state.step, last, evalLoss, evalLoss == null ? null : Math.exp(evalLoss),
-                    List.copyOf(state.stepLosses), args.outputDir);
+                    List.copyOf(state.stepLosses), args.outputDir, List.copyOf(state.stepSeconds));
         } catch (IOException e) {
             throw new TesseraException(metrics + ": " + e.getMessage(), e);
         }
@@ -312,7 +327,15 @@ public final class Trainer {
         return loader.epoch() + (double) loader.state().position() / train.size();
     }
 
-    private record StepOutcome(double loss, double gradNorm, long tokens, boolean skipped) {}
+    private record StepOutcome(double loss, double gradNorm, long tokens, boolean skipped, double seconds) {
+        StepOutcome(double loss, double gradNorm, long tokens, boolean skipped) {
+            this(loss, gradNorm, tokens, skipped, Double.NaN);
+        }
+
+        StepOutcome timed(double s) {
+            return new StepOutcome(loss, gradNorm, tokens, skipped, s);
+        }
+    }
 
     /** One optimizer step over gradientAccumulationSteps micro-batches. */
     private StepOutcome trainStep(DataLoader loader, List<Tensor> params, Optimizer optimizer, RunState state) {
@@ -459,6 +482,7 @@ public final class Trainer {
         double lossScale = 65536;
         long goodSteps;
         List<Double> stepLosses = new ArrayList<>();
+        List<Double> stepSeconds = new ArrayList<>(); // this process's steps only (not those before a resume)
         List<ObjectNode> history = new ArrayList<>();
     }
 

@@ -53,6 +53,16 @@ public final class CpuBackend implements Backend {
         return allocator.liveBytes();
     }
 
+    @Override
+    public long peakLiveBytes() {
+        return allocator.peakLiveBytes();
+    }
+
+    @Override
+    public void resetPeakLiveBytes() {
+        allocator.resetPeak();
+    }
+
     /** The allocator (for memory statistics). */
     public CachingAllocator allocator() {
         return allocator;
@@ -70,6 +80,11 @@ public final class CpuBackend implements Backend {
         if (src.isContiguous() && dst.isContiguous() && sd == dd) {
             long bytes = dst.numel() * dd.byteSize();
             MemorySegment.copy(seg(src), src.offset() * sd.byteSize(), seg(dst), dst.offset() * dd.byteSize(), bytes);
+            return;
+        }
+        if (src.isContiguous() && dst.isContiguous() && (sd == DType.BF16 || sd == DType.F16) && dd == DType.F32) {
+            // widening a 16-bit weight (loading, casts): vectorised, in parallel
+            GemmMixed.widenParallel(seg(src), sd, src.offset() * 2, seg(dst), dst.offset() * 4, dst.numel());
             return;
         }
         MemorySegment s = seg(src), d = seg(dst);
@@ -286,6 +301,11 @@ public final class CpuBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                      Tensor a, long lda, long strideA, Tensor b, long ldb, long strideB,
                      float beta, Tensor c, long ldc, long strideC) {
+        if (b.dtype() != DType.F32) {
+            GemmMixed.gemmBatched(batch, transA, transB, m, n, k, seg(a), a.offset(), lda, strideA,
+                    seg(b), b.dtype(), b.offset(), ldb, strideB, beta, seg(c), c.offset(), ldc, strideC);
+            return;
+        }
         Gemm.sgemmBatched(batch, transA, transB, m, n, k, seg(a), a.offset(), lda, strideA,
                 seg(b), b.offset(), ldb, strideB, beta, seg(c), c.offset(), ldc, strideC);
     }

@@ -13,10 +13,9 @@ import dev.tessera.nn.peft.PeftModel;
 import dev.tessera.quant.BitsAndBytesConfig;
 import dev.tessera.quant.QuantType;
 import dev.tessera.quant.QuantizedModels;
+import dev.tessera.training.MemoryUsage;
 import dev.tessera.training.optim.AdamW;
 import dev.tessera.training.optim.ParamGroup;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -63,13 +62,25 @@ public final class BenchTrain implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
+    @Option(names = "--gradient-checkpointing", description = "Recompute each block in backward to save memory.")
+    boolean gradientCheckpointing;
+
+    @Mixin
+    TorchDtypeOption torchDtype;
+
     @Override
     public Integer call() {
         Device device = common.device();
         if (batchSize < 1 || seqLen < 2 || steps < 1 || warmup < 0 || r < 1) {
             throw new UsageException("need --batch-size >= 1, --seq-len >= 2, --steps >= 1, --warmup >= 0, --r >= 1");
         }
-        CausalLM base = ModelFolders.load(model);
+        CausalLM base = switch (method) {
+            case "full" -> ModelFolders.load(model);
+            case "qlora" -> ModelFolders.loadIn4bit(model, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null), torchDtype.dtype());
+            case "lora" -> ModelFolders.loadFrozen(model, torchDtype.dtype());
+            default -> throw new UsageException("--method: expected full, lora or qlora, got '" + method + "'");
+        };
+        base.setGradientCheckpointing(gradientCheckpointing);
         if (seqLen > base.config().maxPositions()) {
             throw new UsageException("--seq-len " + seqLen + " exceeds the model's " + base.config().maxPositions() + " positions");
         }
@@ -82,9 +93,6 @@ public final class BenchTrain implements Callable<Integer> {
                 loss = base::loss;
             }
             case "lora", "qlora" -> {
-                if (method.equals("qlora") && QuantizedModels.quantizedLayers(base).isEmpty()) {
-                    QuantizedModels.quantize(base, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null));
-                }
                 LoraConfig c = LoraConfig.defaults().withR(r).withLoraAlpha(2.0 * r);
                 PeftModel peft = PeftModel.of(base, targetModules == null ? c : c.withTargetModules(targetModules.toArray(String[]::new)));
                 trained = peft;
@@ -116,22 +124,9 @@ public final class BenchTrain implements Callable<Integer> {
         double[] sorted = times.clone();
         Arrays.sort(sorted);
         double median = steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
-        System.out.printf(Locale.ROOT, "{\"method\": \"%s\", \"median_step_s\": %.6f, \"tokens_per_s\": %.1f, \"peak_rss_bytes\": %d, \"steps\": %d}%n",
-                method, median, batchSize * (double) seqLen / median, peakRssBytes(), steps);
+        System.out.printf(Locale.ROOT, "{\"method\": \"%s\", \"median_step_s\": %.6f, \"tokens_per_s\": %.1f, \"peak_rss_bytes\": %d, "
+                + "\"peak_live_bytes\": %d, \"steps\": %d}%n",
+                method, median, batchSize * (double) seqLen / median, MemoryUsage.peakRssBytes(), MemoryUsage.peakLiveBytes(), steps);
         return 0;
-    }
-
-    /** VmHWM of this process from /proc (Linux), or -1 elsewhere. */
-    static long peakRssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
     }
 }

@@ -19,6 +19,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    TorchDtypeOption torchDtype;
+
     @Option(names = "--model", required = true, paramLabel = "DIR")
     Path model;
 
@@ -81,7 +84,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (temperature < 0 || topK < 0 || topP <= 0 || topP > 1) {
             throw new UsageException("need --temperature >= 0, --top-k >= 0 and 0 < --top-p <= 1");
         }
-        LoadedModel lm = LoadedModel.load(model, adapter, common.device());
+        LoadedModel lm = LoadedModel.loadFrozen(model, adapter, torchDtype.dtype(), common.device());
         int[] ids = prompt.ids != null ? TokenizeCommand.parseIds("--prompt-ids", prompt.ids) : lm.tokenizer.encode(prompt.text);
         if (ids.length == 0) {
             throw new UsageException("the prompt is empty");

@@ -1,5 +1,6 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.DType;
 import dev.tessera.core.Device;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
@@ -26,17 +27,24 @@ final class LoadedModel {
         this.tokenizer = tokenizer;
     }
 
-    /** The model (and adapter) on the CPU. */
+    /** For merging: every weight F32, on the CPU. */
     static LoadedModel load(Path modelDir, Path adapterDir) {
-        return load(modelDir, adapterDir, Device.CPU);
+        return load(modelDir, adapterDir, false, null, Device.CPU);
     }
 
-    /** The model (and adapter) moved to {@code device} once read. */
-    static LoadedModel load(Path modelDir, Path adapterDir, Device device) {
+    /**
+     * For generation and scoring: the base frozen, its matrices at {@code dtype} (null: as stored),
+     * moved to {@code device} once read.
+     */
+    static LoadedModel loadFrozen(Path modelDir, Path adapterDir, DType dtype, Device device) {
+        return load(modelDir, adapterDir, true, dtype, device);
+    }
+
+    private static LoadedModel load(Path modelDir, Path adapterDir, boolean frozen, DType dtype, Device device) {
         if (!Files.isDirectory(modelDir)) {
             throw new TesseraException(modelDir + ": not a model folder");
         }
-        CausalLM base = ModelFolders.load(modelDir);
+        CausalLM base = frozen ? ModelFolders.loadFrozen(modelDir, dtype) : ModelFolders.load(modelDir);
         PeftModel peft = null;
         if (adapterDir != null) {
             if (!Files.isDirectory(adapterDir)) {

@@ -36,6 +36,21 @@ public final class MemoryCommand implements Callable<Integer> {
             description = "LoRA targets among q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj (default: ${DEFAULT-VALUE}).")
     List<String> targets;
 
+    @Option(names = "--model", paramLabel = "DIR", description = "A Llama-family model folder: its own memory, formula vs predicted (vs measured with --run).")
+    Path model;
+
+    @Option(names = "--method", paramLabel = "full|lora|qlora", description = "With --model: one method (default: all three).")
+    String method;
+
+    @Option(names = "--run", paramLabel = "DIR", description = "With --model and --method: a train run's output folder; adds its measured peaks.")
+    Path run;
+
+    @Option(names = "--batch-size", defaultValue = "1", description = "With --model: batch size for the activations (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "With --model: tokens per row (default: ${DEFAULT-VALUE}).")
+    int maxLength;
+
     @Option(names = "--output", defaultValue = "runs/memory", description = "Where memory.png goes (default: ${DEFAULT-VALUE}).")
     Path output;
 
@@ -129,6 +144,22 @@ public final class MemoryCommand implements Callable<Integer> {
         common.apply();
         if (r < 1) {
             throw new UsageException("--r must be >= 1");
+        }
+        if (model != null) {
+            if (run != null && method == null) {
+                throw new UsageException("--run: say which --method the run used");
+            }
+            if (batchSize < 1 || maxLength < 1) {
+                throw new UsageException("--batch-size and --max-length must be >= 1");
+            }
+            List<ModelMemory.Prediction> predictions = new ArrayList<>();
+            for (String m : method == null ? List.of("full", "lora", "qlora") : List.of(method)) {
+                predictions.add(ModelMemory.predict(model, m, r, targets, batchSize, maxLength));
+            }
+            ModelMemory.report(model, predictions, run == null ? null : ModelMemory.measured(run), output.resolve("memory.png"));
+            return 0;
+        } else if (method != null || run != null) {
+            throw new UsageException("--method and --run go with --model");
         }
         List<Row> all = new ArrayList<>();
         for (String size : sizes) {

@@ -22,6 +22,9 @@ public final class ScoreCommand implements Callable<Integer> {
     CommonOptions common;
 
     @Mixin
+    TorchDtypeOption torchDtype;
+
+    @Mixin
     DataFlags data;
 
     @Option(names = "--model", required = true, paramLabel = "DIR")
@@ -35,7 +38,8 @@ public final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        LoadedModel lm = LoadedModel.load(model, adapter, common.device());
+        common.apply();
+        LoadedModel lm = LoadedModel.loadFrozen(model, adapter, torchDtype.dtype(), common.device());
         SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model));
         if (ds.skippedRows() > 0) {
             System.err.println("tessera score: skipped " + ds.skippedRows() + " bad rows");

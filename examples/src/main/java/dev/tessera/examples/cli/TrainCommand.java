@@ -16,6 +16,7 @@ import dev.tessera.nn.tokenizer.Tokenizer;
 import dev.tessera.quant.BitsAndBytesConfig;
 import dev.tessera.quant.QuantType;
 import dev.tessera.quant.QuantizedModels;
+import dev.tessera.training.MemoryUsage;
 import dev.tessera.training.Trainer;
 import dev.tessera.training.TrainingArguments;
 import dev.tessera.training.data.SftDataset;
@@ -156,6 +157,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42")
     long seed;
 
+    @Mixin
+    TorchDtypeOption torchDtype;
+
     @Override
     public Integer call() {
         Device device = common.device();
@@ -194,7 +198,22 @@ public final class TrainCommand implements Callable<Integer> {
         args.gradientCheckpointing = gradientCheckpointing;
         args.validate();
 
-        CausalLM base = QuantizedModels.load(model);
+        if (!List.of("full", "lora", "qlora", "ia3", "prefix", "prompt", "adapter").contains(method)) {
+            throw new UsageException("--method: expected full, lora, qlora, ia3, prefix, prompt or adapter, got '" + method + "'");
+        }
+        long loadStart = System.nanoTime();
+        CausalLM base = switch (method) {
+            case "full" -> {
+                if (torchDtype.dtype() != null && torchDtype.dtype() != DType.F32) {
+                    throw new UsageException("--torch-dtype " + torchDtype.torchDtype + ": full fine-tuning trains every weight, in float32");
+                }
+                yield ModelFolders.load(model);
+            }
+            case "qlora" -> ModelFolders.loadIn4bit(model, new BitsAndBytesConfig(quantType(), 64, doubleQuant, DType.F32, null),
+                    torchDtype.dtype());
+            default -> ModelFolders.loadFrozen(model, torchDtype.dtype());
+        };
+        double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
         Tokenizer tokenizer = LoadedModel.tokenizerFor(model, null, base.config().vocabSize());
         var options = dataFlags.options(tokenizer, model).withPacking(packing);
         if (packing && (method.equals("prefix") || method.equals("prompt"))) {
@@ -221,17 +240,8 @@ public final class TrainCommand implements Callable<Integer> {
                 trained = base;
             }
             case "lora", "qlora", "ia3", "prefix", "prompt", "adapter" -> {
-                if (method.equals("qlora")) {
-                    if (!QuantizedModels.quantizedLayers(base).isEmpty()) {
-                        System.err.println("tessera train: " + model + " is already 4-bit; adding LoRA on top");
-                    } else {
-                        QuantType type = switch (quant) {
-                            case "nf4" -> QuantType.NF4;
-                            case "fp4" -> QuantType.FP4;
-                            default -> throw new UsageException("--quant: expected nf4 or fp4, got '" + quant + "'");
-                        };
-                        QuantizedModels.quantize(base, new BitsAndBytesConfig(type, 64, doubleQuant, DType.F32, null));
-                    }
+                if (method.equals("qlora") && QuantizedModels.isQuantized(model)) {
+                    System.err.println("tessera train: " + model + " is already 4-bit; adding LoRA on top");
                 }
                 PeftModel peft = PeftModel.of(base, peftConfig());
                 System.err.println(peft.trainableParametersLine());
@@ -245,10 +255,20 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(trained, loss, saver, train.examples(), eval == null ? List.of() : eval.examples(),
                 train.padId(), args, base.dropoutRng());
         Trainer.TrainingResult result = trainer.train();
-        System.out.printf(Locale.ROOT, "{\"steps\": %d, \"train_loss\": %s, \"eval_loss\": %s, \"output\": \"%s\"}%n",
+        System.out.printf(Locale.ROOT, "{\"steps\": %d, \"train_loss\": %s, \"eval_loss\": %s, \"load_s\": %.3f, "
+                + "\"median_step_s\": %s, \"peak_rss_bytes\": %d, \"peak_live_bytes\": %d, \"output\": \"%s\"}%n",
                 result.steps(), json(result.finalTrainLoss()), result.evalLoss() == null ? "null" : json(result.evalLoss()),
+                loadSeconds, json(result.medianStepSeconds()), MemoryUsage.peakRssBytes(), MemoryUsage.peakLiveBytes(),
                 output.toString().replace("\\", "\\\\").replace("\"", "\\\""));
         return 0;
+    }
+
+    private QuantType quantType() {
+        return switch (quant) {
+            case "nf4" -> QuantType.NF4;
+            case "fp4" -> QuantType.FP4;
+            default -> throw new UsageException("--quant: expected nf4 or fp4, got '" + quant + "'");
+        };
     }
 
     private static String json(double v) {

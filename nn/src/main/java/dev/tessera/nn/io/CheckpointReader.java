@@ -71,6 +71,16 @@ public final class CheckpointReader implements AutoCloseable {
         return file(name).load(name);
     }
 
+    /** {@link SafeTensorsFile#read}: a copy made with file reads, so the mapping's pages stay out of resident memory. */
+    public Tensor read(String name) {
+        return file(name).read(name);
+    }
+
+    /** {@link SafeTensorsFile#readF32}: an F32 copy widened slice by slice as it is read. */
+    public Tensor readF32(String name) {
+        return file(name).readF32(name);
+    }
+
     /** Unmaps every shard. Idempotent. */
     @Override
     public void close() {

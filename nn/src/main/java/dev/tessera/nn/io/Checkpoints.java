@@ -88,6 +88,34 @@ public final class Checkpoints {
      * Pass a {@code LinkedHashMap} in module order to get transformers' shard contents.
      */
     public static void saveStateDict(Path dir, Map<String, Tensor> stateDict, long maxShardBytes) {
+        List<Sized> sized = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : stateDict.entrySet()) {
+            if (e.getValue() == null) {
+                throw error(dir, e.getKey(), "tensor is null");
+            }
+            sized.add(new Sized(e.getKey(), e.getValue().numel(), e.getValue().numel() * e.getValue().dtype().byteSize()));
+        }
+        writeShards(dir, sized, maxShardBytes, (file, names) -> {
+            Map<String, Tensor> shard = new LinkedHashMap<>();
+            names.forEach(n -> shard.put(n, stateDict.get(n)));
+            SafeTensors.write(file, shard, null);
+        });
+    }
+
+    /** A tensor as sharding sees it. */
+    record Sized(String name, long numel, long bytes) {}
+
+    /** Writes one shard file holding {@code names}. */
+    @FunctionalInterface
+    interface ShardWriter {
+        void write(Path file, List<String> names);
+    }
+
+    /**
+     * Shards {@code tensors} (in order) as transformers does, writes each shard through
+     * {@code writer}, then the index when there is more than one, and deletes stale files.
+     */
+    static void writeShards(Path dir, List<Sized> tensors, long maxShardBytes, ShardWriter writer) {
         if (maxShardBytes <= 0) {
             throw error(dir, "maxShardBytes must be positive, got " + maxShardBytes);
         }
@@ -96,29 +124,25 @@ public final class Checkpoints {
         } catch (IOException e) {
             throw IoErrors.io(dir, e);
         }
-        List<Map<String, Tensor>> shards = new ArrayList<>();
-        Map<String, Tensor> current = new LinkedHashMap<>();
+        List<List<String>> shards = new ArrayList<>();
+        List<String> current = new ArrayList<>();
         long currentBytes = 0;
         long totalBytes = 0;
         long totalParameters = 0;
-        for (Map.Entry<String, Tensor> e : stateDict.entrySet()) {
-            if (e.getValue() == null) {
-                throw error(dir, e.getKey(), "tensor is null");
-            }
-            long bytes = e.getValue().numel() * e.getValue().dtype().byteSize();
-            totalBytes += bytes;
-            totalParameters += e.getValue().numel();
-            if (bytes > maxShardBytes) {
-                shards.add(Map.of(e.getKey(), e.getValue()));
+        for (Sized t : tensors) {
+            totalBytes += t.bytes();
+            totalParameters += t.numel();
+            if (t.bytes() > maxShardBytes) {
+                shards.add(List.of(t.name()));
                 continue;
             }
-            if (currentBytes + bytes > maxShardBytes) {
+            if (currentBytes + t.bytes() > maxShardBytes) {
                 shards.add(current);
-                current = new LinkedHashMap<>();
+                current = new ArrayList<>();
                 currentBytes = 0;
             }
-            current.put(e.getKey(), e.getValue());
-            currentBytes += bytes;
+            current.add(t.name());
+            currentBytes += t.bytes();
         }
         if (!current.isEmpty() || shards.isEmpty()) {
             shards.add(current);
@@ -126,15 +150,15 @@ public final class Checkpoints {
 
         List<String> written = new ArrayList<>();
         if (shards.size() == 1) {
-            SafeTensors.write(dir.resolve(WEIGHTS), shards.getFirst(), null);
+            writer.write(dir.resolve(WEIGHTS), shards.getFirst());
             written.add(WEIGHTS);
         } else {
             SortedMap<String, String> weightMap = new TreeMap<>();
             for (int i = 0; i < shards.size(); i++) {
                 String file = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
-                SafeTensors.write(dir.resolve(file), shards.get(i), null);
+                writer.write(dir.resolve(file), shards.get(i));
                 written.add(file);
-                for (String name : shards.get(i).keySet()) {
+                for (String name : shards.get(i)) {
                     weightMap.put(name, file);
                 }
             }

@@ -92,15 +92,47 @@ public final class SafeTensors {
         }
     }
 
-    /** A checked tensor on its way into the file. */
-    private record Placed(String name, SafeTensorsDType dtype, RawTensor tensor) {}
+    /** A checked tensor on its way into the file: its header entry, and what writes its bytes. */
+    private record Placed(String name, SafeTensorsDType dtype, int[] shape, long byteSize, BytesWriter bytes) {}
+
+    /** Writes one tensor's bytes at the channel's position. */
+    @FunctionalInterface
+    interface BytesWriter {
+        void writeTo(java.nio.channels.FileChannel channel) throws java.io.IOException;
+    }
+
+    /** A tensor whose bytes are elsewhere (e.g. a spill file): dtype name, shape and byte count checked as RawTensor's. */
+    record Deferred(String dtype, int[] shape, long byteSize, BytesWriter bytes) {}
 
     /** Writes tensors given as raw bytes; metadata as in {@link #write(Path, Map, Map)}. */
     public static void writeRaw(Path path, Map<String, RawTensor> tensors, Map<String, String> metadata) {
         List<Placed> placed = new ArrayList<>(tensors.size());
         for (Map.Entry<String, RawTensor> e : tensors.entrySet()) {
-            placed.add(new Placed(e.getKey(), checkRaw(path, e.getKey(), e.getValue()), e.getValue()));
+            RawTensor t = e.getValue();
+            SafeTensorsDType dtype = checkRaw(path, e.getKey(), t);
+            placed.add(new Placed(e.getKey(), dtype, t.shape(), t.bytes().byteSize(), ch -> AtomicFiles.writeFully(ch, t.bytes())));
         }
+        writePlaced(path, placed, metadata);
+    }
+
+    /**
+     * Writes tensors whose bytes come from elsewhere, byte for byte as {@link #writeRaw} would
+     * write the same tensors (for checkpoints streamed to disk without holding them in memory).
+     */
+    static void writeDeferred(Path path, Map<String, Deferred> tensors) {
+        List<Placed> placed = new ArrayList<>(tensors.size());
+        for (Map.Entry<String, Deferred> e : tensors.entrySet()) {
+            Deferred d = e.getValue();
+            SafeTensorsDType dtype = SafeTensorsDType.byName(d.dtype());
+            if (dtype == null) {
+                throw error(path, e.getKey(), "unknown dtype " + IoErrors.quote(d.dtype()));
+            }
+            placed.add(new Placed(e.getKey(), dtype, d.shape().clone(), d.byteSize(), d.bytes()));
+        }
+        writePlaced(path, placed, null);
+    }
+
+    private static void writePlaced(Path path, List<Placed> placed, Map<String, String> metadata) {
         placed.sort(Comparator.comparing(Placed::dtype).thenComparing(Placed::name));
 
         SortedMap<String, String> meta = new TreeMap<>();
@@ -122,7 +154,7 @@ public final class SafeTensors {
             AtomicFiles.writeFully(channel, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length));
             AtomicFiles.writeFully(channel, ByteBuffer.wrap(header));
             for (Placed p : placed) {
-                AtomicFiles.writeFully(channel, p.tensor().bytes());
+                p.bytes().writeTo(channel);
             }
         });
     }
@@ -140,10 +172,10 @@ public final class SafeTensors {
         json.append('}');
         long offset = 0;
         for (Placed p : placed) {
-            long end = offset + p.tensor().bytes().byteSize();
+            long end = offset + p.byteSize();
             json.append(',');
             appendString(json, p.name()).append(":{\"dtype\":\"").append(p.dtype().name()).append("\",\"shape\":[");
-            int[] shape = p.tensor().shape();
+            int[] shape = p.shape();
             for (int i = 0; i < shape.length; i++) {
                 json.append(i == 0 ? "" : ",").append(shape[i]);
             }

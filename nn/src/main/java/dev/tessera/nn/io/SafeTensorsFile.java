@@ -155,6 +155,76 @@ public final class SafeTensorsFile implements AutoCloseable {
         };
     }
 
+    /**
+     * A copy of the tensor (dtypes Tessera has) owned by the current {@code Scope}, read with
+     * positional file reads instead of through the mapping: the file's pages then stay in the
+     * page cache and never count toward this process's resident memory, which is what lets a
+     * model larger than the free memory be loaded (or quantized) tensor by tensor.
+     */
+    public Tensor read(String name) {
+        SafeTensorsHeader.Entry e = entry(name);
+        if (e.dtype().tessera == null) {
+            throw error(path, name, e.dtype() + " has no Tessera dtype; use load() to convert or bytes() for the raw bytes");
+        }
+        Tensor out = Tensor.empty(e.dtype().tessera, e.shape());
+        MemorySegment dst = out.dataSegment();
+        long start = header.dataStart() + e.begin();
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            for (long done = 0, n = e.byteSize(); done < n; ) {
+                long chunk = Math.min(n - done, 1L << 30);
+                java.nio.ByteBuffer buf = dst.asSlice(done, chunk).asByteBuffer();
+                while (buf.hasRemaining()) {
+                    if (channel.read(buf, start + done + buf.position()) < 0) {
+                        throw error(path, name, "file ended inside the tensor's data");
+                    }
+                }
+                done += chunk;
+            }
+        } catch (IOException ex) {
+            throw IoErrors.io(path, ex);
+        }
+        return out;
+    }
+
+    /**
+     * As {@link #read}, widened to F32 (from F32, BF16 or F16) a slice at a time as it is read, so
+     * the F32 copy is the only one: what quantizing a 16-bit weight needs, at no extra memory.
+     */
+    public Tensor readF32(String name) {
+        SafeTensorsHeader.Entry e = entry(name);
+        DType stored = e.dtype().tessera;
+        if (stored != DType.F32 && stored != DType.BF16 && stored != DType.F16) {
+            throw error(path, name, e.dtype() + " is not a floating dtype to widen to F32");
+        }
+        if (stored == DType.F32) {
+            return read(name);
+        }
+        Tensor out = Tensor.empty(DType.F32, e.shape());
+        Tensor flat = out.reshape(-1);
+        long count = out.numel();
+        int sliceElements = 1 << 22;
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(sliceElements * 2);
+        long start = header.dataStart() + e.begin();
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+                var ng = dev.tessera.core.Autograd.noGrad()) {
+            for (long done = 0; done < count; ) {
+                int n = (int) Math.min(sliceElements, count - done);
+                buf.clear().limit(n * 2);
+                while (buf.hasRemaining()) {
+                    if (channel.read(buf, start + done * 2 + buf.position()) < 0) {
+                        throw error(path, name, "file ended inside the tensor's data");
+                    }
+                }
+                Tensor slice = Tensor.wrap(stored, new int[] {n}, MemorySegment.ofBuffer(buf.flip()));
+                flat.narrow(0, Math.toIntExact(done), n).copyFrom(slice);
+                done += n;
+            }
+        } catch (IOException ex) {
+            throw IoErrors.io(path, ex);
+        }
+        return out;
+    }
+
     /** The tensor's raw little-endian bytes in the mapping (read-only, valid until {@link #close}). */
     public MemorySegment bytes(String name) {
         return slice(entry(name));

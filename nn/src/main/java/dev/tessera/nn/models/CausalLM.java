@@ -1,5 +1,6 @@
 package dev.tessera.nn.models;
 
+import dev.tessera.core.Autocast;
 import dev.tessera.core.Autograd;
 import dev.tessera.core.DType;
 import dev.tessera.core.Rng;
@@ -9,6 +10,7 @@ import dev.tessera.core.TesseraException;
 import dev.tessera.nn.Dropout;
 import dev.tessera.nn.Embedding;
 import dev.tessera.nn.KvCache;
+import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.Module;
 import dev.tessera.nn.ParameterSource;
@@ -108,6 +110,56 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
                 ckpt.close();
             }
         }
+    }
+
+    /**
+     * Loads a model folder to stay frozen (a base for adapters, or for inference), keeping its
+     * matrices at {@code dtype}: null keeps each as the checkpoint stores it (transformers'
+     * {@code torch_dtype="auto"}), so a BF16 checkpoint stays BF16 and products widen it to F32
+     * inside the GEMM. Vectors (norms, biases) are F32. Tensors are read one at a time with file
+     * reads, never through the mapping, so peak memory is the model's own plus one tensor; the
+     * checkpoint is closed when this returns.
+     *
+     * <pre>{@code
+     * CausalLM base = CausalLM.loadFrozen(Path.of("models/llama-bf16"), null, WeightInterceptor.NONE);
+     * PeftModel peft = PeftModel.of(base, LoraConfig.defaults());   // adapters F32, base BF16
+     * }</pre>
+     *
+     * {@code interceptor} may take any weight over as it is read (quantization streams this way).
+     */
+    public static CausalLM loadFrozen(Path dir, DType dtype, WeightInterceptor interceptor) {
+        if (dtype != null && dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
+            throw new TesseraException("frozen weights can be F32, BF16 or F16, not " + dtype);
+        }
+        ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
+        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+            checkLayerCount(dir, config, ckpt);
+            CheckpointSource source = new CheckpointSource(ckpt, dir, false, new CheckpointSource.FrozenLoad(dtype, interceptor));
+            CausalLM model = build(config, source, 0);
+            try {
+                source.finish(config);
+            } catch (RuntimeException e) {
+                model.release();
+                throw e;
+            }
+            model.requiresGrad(false);
+            return model;
+        }
+    }
+
+    /** Takes weights over while {@link #loadFrozen} reads them. */
+    @FunctionalInterface
+    public interface WeightInterceptor {
+        /** Loads every weight as usual. */
+        WeightInterceptor NONE = (name, shape, read) -> null;
+
+        /**
+         * The parameter to use for {@code name} of {@code shape} (unowned; e.g. a stand-in that
+         * a quantized layer replaces later), or null to load it as usual. {@code read} reads the
+         * stored tensor widened to F32, slice by slice (the F32 copy, owned by the current scope,
+         * is the only one made).
+         */
+        Tensor intercept(String name, int[] shape, java.util.function.Supplier<Tensor> read);
     }
 
     /** A freshly initialised model (transformers' {@code _init_weights}), all randomness from {@code seed}. */
@@ -247,7 +299,30 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
             throw new TesseraException("loss: labels " + Arrays.toString(labels.shape()) + " must have the shape of ids "
                     + Arrays.toString(ids.shape()));
         }
-        return causalLmLoss(logits(ids), labels);
+        checkIds(ids);
+        Tensor hidden = hiddenStates(inputEmbeddings().forward(ids), null);
+        return headLoss(hidden, labels);
+    }
+
+    /**
+     * The shifted causal-LM loss of final hidden states {@code [B, T, C]}: through the fused,
+     * chunked linear + cross entropy when the head is a plain bias-free {@link Linear} (the
+     * {@code [B*T, V]} logits never exist whole), else through the head's logits. Equal either way.
+     */
+    private Tensor headLoss(Tensor hidden, Tensor labels) {
+        if (lmHead() instanceof Linear head && head.bias() == null && Autocast.current() == null) {
+            int b = hidden.size(0), t = hidden.size(1);
+            return hidden.reshape(b * t, hidden.size(2)).linearCrossEntropy(head.weight(), shiftedLabels(labels).to(hidden.device()));
+        }
+        return causalLmLoss(lmHead().forward(hidden), labels);
+    }
+
+    /** Labels {@code [B, T]} moved one left (position t predicts label t + 1), -100 last, flattened to {@code [B*T]}. */
+    private static Tensor shiftedLabels(Tensor labels) {
+        int b = labels.size(0), t = labels.size(1);
+        Tensor last = Tensor.full(-100, DType.I64, labels.device(), b, 1);
+        Tensor shifted = t == 1 ? last : Tensor.cat(1, labels.narrow(1, 1, t - 1), last);
+        return shifted.reshape(b * t);
     }
 
     /**
@@ -262,8 +337,11 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
             throw new TesseraException("loss: labels " + Arrays.toString(labels.shape()) + " must have the shape of ids "
                     + Arrays.toString(ids.shape()));
         }
-        Tensor logits = logits(ids, positionIds, sequenceIds);
-        return causalLmLoss(logits, withinSequenceLabels(labels, sequenceIds));
+        checkIds(ids);
+        checkPacking(ids, positionIds, sequenceIds);
+        Tensor embeds = inputEmbeddings().forward(ids);
+        Tensor hidden = hiddenStates(embeds, positionIds.to(embeds.device()), sequenceIds.toLongArray());
+        return headLoss(hidden, withinSequenceLabels(labels, sequenceIds));
     }
 
     /** {@code labels} with -100 at every token whose predecessor belongs to another example (or that is padding). */
@@ -290,11 +368,8 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
                     + " and " + Arrays.toString(labels.shape()));
         }
         int b = labels.size(0), t = labels.size(1), v = logits.size(2);
-        // the next token's label at each position, -100 after the last, shifted where the labels are
-        Tensor last = Tensor.full(-100, DType.I64, labels.device(), b, 1);
-        Tensor shifted = t == 1 ? last : Tensor.cat(1, labels.narrow(1, 1, t - 1), last);
         // every row stays in (the last one ignored), so the logits need no copy
-        return logits.reshape(b * t, v).crossEntropy(shifted.reshape(b * t).to(logits.device()));
+        return logits.reshape(b * t, v).crossEntropy(shiftedLabels(labels).to(logits.device()));
     }
 
     private void checkIds(Tensor ids) {

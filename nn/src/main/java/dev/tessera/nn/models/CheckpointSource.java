@@ -28,14 +28,24 @@ final class CheckpointSource implements ParameterSource {
     private final CheckpointReader ckpt;
     private final Path dir;
     private final boolean inPlace;
+    /** Frozen loading: 2-D+ weights in this dtype (null: as stored), vectors F32; null for the F32 load. */
+    private final FrozenLoad frozen;
+
+    /** How a frozen model loads: the width of its matrices and a hook that may take a weight over. */
+    record FrozenLoad(DType dtype, CausalLM.WeightInterceptor interceptor) {}
     private final Set<String> used = new HashSet<>();
     private final List<String> missing = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
 
     CheckpointSource(CheckpointReader ckpt, Path dir, boolean inPlace) {
+        this(ckpt, dir, inPlace, null);
+    }
+
+    CheckpointSource(CheckpointReader ckpt, Path dir, boolean inPlace, FrozenLoad frozen) {
         this.ckpt = ckpt;
         this.dir = dir;
         this.inPlace = inPlace;
+        this.frozen = frozen;
     }
 
     @Override
@@ -56,9 +66,36 @@ final class CheckpointSource implements ParameterSource {
             problems.add(key + " has dtype " + dtype + ", expected F32, BF16 or F16");
             return placeholder(shape);
         }
+        if (frozen != null) {
+            return frozen(name, key, shape);
+        }
         Tensor stored = ckpt.tensor(key);
         try (var ng = Autograd.noGrad()) {
             return Scope.unowned(() -> stored.dtype() != DType.F32 ? stored.cast(DType.F32) : inPlace ? stored : stored.copy());
+        }
+    }
+
+    /**
+     * A frozen parameter read with file reads (the mapping's pages never become resident): taken
+     * by the interceptor, or kept at the requested width; vectors (norms, biases) are F32.
+     */
+    private Tensor frozen(String name, String key, int[] shape) {
+        Tensor taken = frozen.interceptor().intercept(name, shape, () -> ckpt.readF32(key));
+        if (taken != null) {
+            return taken;
+        }
+        DType stored = DType.valueOf(ckpt.dtypeName(key));
+        DType want = shape.length < 2 ? DType.F32 : frozen.dtype() == null ? stored : frozen.dtype();
+        try (var ng = Autograd.noGrad()) {
+            return Scope.unowned(() -> {
+                Tensor read = ckpt.read(key);
+                if (read.dtype() == want) {
+                    return read;
+                }
+                Tensor cast = read.cast(want);
+                read.release();
+                return cast;
+            });
         }
     }
 

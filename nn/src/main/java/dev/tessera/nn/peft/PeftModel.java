@@ -579,6 +579,11 @@ public final class PeftModel extends Module {
         if (!Arrays.equals(ids.shape(), labels.shape())) {
             throw new TesseraException("loss: labels " + Arrays.toString(labels.shape()) + " must have the shape of ids " + Arrays.toString(ids.shape()));
         }
+        checkUsable();
+        PeftConfig c = activeConfig();
+        if (!(c instanceof PrefixTuningConfig || c instanceof PromptTuningConfig)) {
+            return model.loss(ids, labels); // adapters live inside the model: its fused, chunked loss applies
+        }
         Tensor logits = logits(ids);
         int extra = logits.size(1) - labels.size(1);
         if (extra > 0) {

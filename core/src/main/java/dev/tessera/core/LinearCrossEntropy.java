@@ -1,0 +1,84 @@
+package dev.tessera.core;
+
+/**
+ * Fused linear + cross entropy (Liger's / Unsloth's): the mean cross entropy of
+ * {@code logits = x · Wᵀ} computed a chunk of rows at a time, so the {@code [N, V]} logits and
+ * their gradient never exist whole; backward recomputes each chunk's logits. Each row's loss and
+ * gradient is computed exactly as by {@code x.matmul(w.t()).crossEntropy(targets)}, and the mean
+ * is summed in the same order, so the loss is the same number.
+ */
+final class LinearCrossEntropy {
+    /** Logit floats per chunk (16 MiB): a 32k vocabulary gives 131 rows, a 152k one 27. */
+    static final long CHUNK_FLOATS = 1L << 22;
+
+    private LinearCrossEntropy() {}
+
+    // x (N, C) F32, w (V, C) F32 or frozen BF16/F16, targets (N) I64 -> 0-dim mean over non-ignored rows
+    static Tensor forward(Tensor x, Tensor w, Tensor targets, long ignoreIndex, int chunkRows) {
+        if (x.dim() != 2 || w.dim() != 2 || x.size(1) != w.size(1) || targets.dim() != 1 || targets.size(0) != x.size(0)) {
+            throw new TesseraException("linearCrossEntropy: expected x [N, C], weight [V, C] and targets [N], got "
+                    + Shapes.str(x.shape()) + ", " + Shapes.str(w.shape()) + " and " + Shapes.str(targets.shape()));
+        }
+        if (targets.dtype() != DType.I64) {
+            throw new TesseraException("linearCrossEntropy: targets must be I64, got " + targets.dtype());
+        }
+        int rows = x.size(0), c = x.size(1), v = w.size(0);
+        int chunk = chunkRows > 0 ? chunkRows : (int) Math.max(1, Math.min(rows, CHUNK_FLOATS / Math.max(1, v)));
+        Tensor xc = x.contiguous();
+        Tensor t = targets.contiguous();
+        int count = 0;
+        for (long id : t.toLongArray()) {
+            if (id != ignoreIndex) {
+                if (id < 0 || id >= v) {
+                    throw new TesseraException("linearCrossEntropy: target " + id + " out of range for " + v + " classes");
+                }
+                count++;
+            }
+        }
+        Tensor perRow = Tensor.empty(DType.F32, x.device(), rows);
+        Tensor lse = Tensor.empty(DType.F32, x.device(), rows);
+        Tensor wt = w.t();
+        try (var ng = Autograd.noGrad()) {
+            for (int r0 = 0; r0 < rows; r0 += chunk) {
+                int rc = Math.min(chunk, rows - r0);
+                try (var scope = Scope.open()) {
+                    Tensor logits = Matmul.gemm2d(xc.narrow(0, r0, rc), wt); // (rc, V)
+                    x.backend().crossEntropy(logits, t.narrow(0, r0, rc), ignoreIndex, perRow.narrow(0, r0, rc),
+                            lse.narrow(0, r0, rc), rc, v);
+                }
+            }
+        }
+        double sum = 0;
+        for (float f : perRow.toFloatArray()) {
+            sum += f;
+        }
+        Tensor loss = Tensor.full((float) (sum / count), DType.F32, x.device()); // NaN when all are ignored, as PyTorch
+        int labelled = count;
+        return Tensor.recordResult(loss, "linear_cross_entropy", g -> {
+            Node node = loss.node();
+            float scale = g.item() / labelled;
+            Tensor dx = node.needs(0) ? Tensor.empty(DType.F32, x.device(), rows, c) : null;
+            Tensor dw = node.needs(1) ? Tensor.empty(DType.F32, x.device(), v, c) : null;
+            Tensor wc = dx == null ? null : w.dtype() == DType.F32 || w.device().isCpu() ? w.contiguous() : w.cast(DType.F32);
+            for (int r0 = 0; r0 < rows; r0 += chunk) {
+                int rc = Math.min(chunk, rows - r0);
+                try (var scope = Scope.open()) {
+                    Tensor xr = xc.narrow(0, r0, rc);
+                    Tensor logits = Matmul.gemm2d(xr, wt);
+                    Tensor dlogits = Tensor.empty(DType.F32, x.device(), rc, v);
+                    x.backend().crossEntropyBackward(logits, t.narrow(0, r0, rc), lse.narrow(0, r0, rc), ignoreIndex, scale,
+                            dlogits, rc, v);
+                    if (dx != null) {
+                        // dx rows (rc, C) = dlogits (rc, V) · W (V, C)
+                        x.backend().gemm(false, false, 1, rc, c, v, dlogits, v, 0, wc, c, 0, 0f, dx.narrow(0, r0, rc), c, 0);
+                    }
+                    if (dw != null) {
+                        // dW (V, C) += dlogitsᵀ (V, rc) · x rows (rc, C)
+                        x.backend().gemm(true, false, 1, v, c, rc, dlogits, v, 0, xr, c, 0, r0 == 0 ? 0f : 1f, dw, c, 0);
+                    }
+                }
+            }
+            return new Tensor[] {dx, dw, null};
+        }, xc, w, t);
+    }
+}

@@ -1,0 +1,71 @@
+package dev.tessera.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+class LinearCrossEntropyTest {
+    private static final int N = 37, C = 24, V = 50;
+
+    private static Tensor targets(Rng rng) {
+        long[] t = rng.randint(V, N).toLongArray();
+        t[3] = -100;
+        t[20] = -100;
+        return Tensor.ofLongs(t, N);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 5, 36, 37, 0})
+    void chunkedLossAndGradientsEqualTheUnchunkedOnes(int chunkRows) {
+        try (var scope = Scope.open()) {
+            Rng rng = new Rng(7);
+            Tensor t = targets(rng);
+            Tensor x1 = rng.randn(N, C).requiresGrad(true), w1 = rng.randn(V, C).mul(0.3f).requiresGrad(true);
+            Tensor x2 = x1.detach().copy().requiresGrad(true), w2 = w1.detach().copy().requiresGrad(true);
+
+            Tensor plain = x1.matmul(w1.t()).crossEntropy(t);
+            plain.backward();
+            Tensor fused = LinearCrossEntropy.forward(x2, w2, t, -100, chunkRows);
+            fused.backward();
+
+            assertEquals(plain.item(), fused.item(), Math.abs(plain.item()) * 1e-6, "loss");
+            assertTrue(Close.maxRelativeToScale(x1.grad().toFloatArray(), x2.grad().toFloatArray()) <= 1e-6, "dx");
+            assertTrue(Close.maxRelativeToScale(w1.grad().toFloatArray(), w2.grad().toFloatArray()) <= 1e-6, "dw");
+        }
+    }
+
+    @Test
+    void aFrozenBf16WeightGivesWhatItsF32WideningGives() {
+        try (var scope = Scope.open()) {
+            Rng rng = new Rng(11);
+            Tensor t = targets(rng);
+            Tensor wide = rng.randn(V, C).cast(DType.BF16).cast(DType.F32);
+            Tensor narrow = wide.cast(DType.BF16);
+            Tensor x1 = rng.randn(N, C).requiresGrad(true);
+            Tensor x2 = x1.detach().copy().requiresGrad(true);
+
+            Tensor a = x1.linearCrossEntropy(wide, t);
+            a.backward();
+            Tensor b = x2.linearCrossEntropy(narrow, t);
+            b.backward();
+
+            assertEquals(a.item(), b.item(), 0f);
+            assertArrayEquals(x1.grad().toFloatArray(), x2.grad().toFloatArray(), 0f);
+        }
+    }
+
+    @Test
+    void everyTargetIgnoredGivesNaNAsPyTorch() {
+        try (var scope = Scope.open()) {
+            Rng rng = new Rng(3);
+            long[] none = new long[N];
+            java.util.Arrays.fill(none, -100);
+            Tensor loss = rng.randn(N, C).linearCrossEntropy(rng.randn(V, C), Tensor.ofLongs(none, N));
+            assertTrue(Float.isNaN(loss.item()));
+        }
+    }
+}
