@@ -59,9 +59,9 @@ class KernelsAtEveryWidthTest {
      */
     @Test
     void gemmMatchesTheReferenceForEveryMicroKernelTransposeAndEdge() {
-        int[] ms = {1, 2, 4, 5, Gemm.MR - 1, Gemm.MR, Gemm.MR + 3, 2 * Gemm.MR + 1};
-        int[] ns = {1, 3, L - 1, L, L + 1, 2 * L, 2 * L + 3};
-        int[] ks = {1, 7, 8, 9, 17};
+        int[] ms = {1, 4, 5, Gemm.MR, Gemm.MR + 3, 2 * Gemm.MR + 1};
+        int[] ns = {1, L - 1, L, L + 1, 2 * L, 2 * L + 3};
+        int[] ks = {1, 8, 17};
         float[] betas = {0f, 1f, 0.5f};
         SplittableRandom random = new SplittableRandom(7);
         try (Arena arena = Arena.ofShared()) {
