@@ -4,7 +4,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Off-heap allocator with size classes: freed blocks go to a per-class free list and are handed
@@ -20,6 +22,8 @@ public final class CachingAllocator {
     private final Map<Long, ArrayDeque<MemorySegment>> freeLists = new HashMap<>();
     /** Every block ever allocated and not yet returned to the OS, by base address. */
     private final Map<Long, Block> blocks = new HashMap<>();
+    /** Base addresses of the blocks handed out and not freed: a second free of one is refused. */
+    private final Set<Long> handedOut = new HashSet<>();
 
     private record Block(Arena arena, MemorySegment memory) {}
     private long liveBytes;
@@ -55,6 +59,7 @@ public final class CachingAllocator {
             }
             blocks.put(block.address(), new Block(arena, block));
         }
+        handedOut.add(block.address());
         liveBytes += size;
         peakLiveBytes = Math.max(peakLiveBytes, liveBytes);
         return block.asSlice(0, bytes);
@@ -65,6 +70,10 @@ public final class CachingAllocator {
         Block block = blocks.get(slice.address());
         if (block == null) {
             throw new IllegalStateException("freeing memory this allocator did not hand out");
+        }
+        if (!handedOut.remove(slice.address())) {
+            // Listing the block twice would hand it to two owners at once.
+            throw new IllegalStateException("freeing a block that is already free");
         }
         liveBytes -= size;
         cachedBytes += size;

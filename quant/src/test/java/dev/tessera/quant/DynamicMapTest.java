@@ -87,4 +87,32 @@ class DynamicMapTest {
         }
         return out;
     }
+
+    /**
+     * create() called directly, not through the maps the class built when it loaded, so a change
+     * to it cannot hide behind an initializer that already ran (mutation testing).
+     */
+    @Test
+    void createBuildsTheMapsAgainAndRefusesBadBitCounts() throws IOException {
+        float[] expected = bnbSignedMap();
+        float[] signed = DynamicMap.create(true, 7, 8);
+        for (int i = 0; i < 256; i++) {
+            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(signed[i]), "signed index " + i);
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(DynamicMap.unsigned(), DynamicMap.create(false, 7, 8));
+        // Fewer exponent bits leave linear "additional items" at the top exponent's scale.
+        float[] linear = DynamicMap.create(true, 4, 8);
+        assertEquals(256, linear.length);
+        assertEquals(1f, linear[255]);
+        for (int i = 0; i < 255; i++) {
+            assertEquals(-linear[254 - i], linear[i], 0f, "4 exponent bits, index " + i);
+        }
+        int[][] bad = {{0, 8}, {8, 8}, {7, 9}, {1, 1}};
+        for (int[] b : bad) {
+            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> DynamicMap.create(true, b[0], b[1]));
+            assertEquals("dynamic map needs 1 <= max_exponent_bits < total_bits <= 8, got " + b[0] + " and " + b[1],
+                    e.getMessage());
+        }
+    }
 }

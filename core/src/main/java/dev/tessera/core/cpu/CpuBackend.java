@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * reads and writes through bounds-checked {@link MemorySegment}s.
  */
 public final class CpuBackend implements Backend {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> F = VectorWidth.FLOATS;
     static final int L = F.length();
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfLong LL = ValueLayout.JAVA_LONG_UNALIGNED;

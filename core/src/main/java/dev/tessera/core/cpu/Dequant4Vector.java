@@ -1,6 +1,7 @@
 package dev.tessera.core.cpu;
 
 import dev.tessera.core.DType;
+import dev.tessera.core.cpu.VectorWidth;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -26,7 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * range (a tile of a weight matrix), written anywhere in its output.
  */
 final class Dequant4Vector {
-    static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, VectorWidth.SHAPE);
     private static final int L = INTS.length();
     static final boolean SUPPORTED = L >= 8 && L <= 16;
     private static final VectorSpecies<Float> FLOATS = INTS.withLanes(float.class);

@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  * split C into whole register tiles and never split k, so results are bitwise reproducible.
  */
 public final class Gemm {
-    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> SPECIES = VectorWidth.FLOATS;
     static final int LANES = SPECIES.length();
     /** Register tile: MR rows by NR = 2 vectors of columns of C; see {@link GemmKernel}. */
     static final int NR = 2 * LANES;

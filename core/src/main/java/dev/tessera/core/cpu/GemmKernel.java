@@ -12,9 +12,12 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Edge tiles with at most 4 rows or one vector of columns (a few tokens, a LoRA rank) use
  * smaller kernels over the same packed layout instead of computing padding. Every kernel sums
  * each element in the same order, so which one ran never changes a result.
+ *
+ * <p>The kernels are package-private so that a test can run all six whatever width this CPU
+ * selects (the 6-row ones serve 8-lane vectors, the 12-row ones 4- and 16-lane vectors).
  */
 final class GemmKernel {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorWidth.FLOATS;
     private static final int L = S.length();
     static final int MR = L == 8 ? 6 : 12;
     private static final int FEW_ROWS = 4;
@@ -47,7 +50,7 @@ final class GemmKernel {
         }
     }
 
-    private static void kernel12x2(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
+    static void kernel12x2(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
         FloatVector c0lo = FloatVector.zero(S), c0hi = FloatVector.zero(S);
         FloatVector c1lo = FloatVector.zero(S), c1hi = FloatVector.zero(S);
         FloatVector c2lo = FloatVector.zero(S), c2hi = FloatVector.zero(S);
@@ -129,7 +132,7 @@ final class GemmKernel {
         c11hi.intoArray(tile, 23 * L);
     }
 
-    private static void kernel12x1(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
+    static void kernel12x1(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(S);
         FloatVector c1 = FloatVector.zero(S);
         FloatVector c2 = FloatVector.zero(S);
@@ -186,7 +189,7 @@ final class GemmKernel {
         c11.intoArray(tile, 22 * L);
     }
 
-    private static void kernel6x2(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
+    static void kernel6x2(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
         FloatVector c0lo = FloatVector.zero(S), c0hi = FloatVector.zero(S);
         FloatVector c1lo = FloatVector.zero(S), c1hi = FloatVector.zero(S);
         FloatVector c2lo = FloatVector.zero(S), c2hi = FloatVector.zero(S);
@@ -232,7 +235,7 @@ final class GemmKernel {
         c5hi.intoArray(tile, 11 * L);
     }
 
-    private static void kernel6x1(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
+    static void kernel6x1(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(S);
         FloatVector c1 = FloatVector.zero(S);
         FloatVector c2 = FloatVector.zero(S);
@@ -265,7 +268,7 @@ final class GemmKernel {
         c5.intoArray(tile, 10 * L);
     }
 
-    private static void kernel4x2(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
+    static void kernel4x2(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
         FloatVector c0lo = FloatVector.zero(S), c0hi = FloatVector.zero(S);
         FloatVector c1lo = FloatVector.zero(S), c1hi = FloatVector.zero(S);
         FloatVector c2lo = FloatVector.zero(S), c2hi = FloatVector.zero(S);
@@ -299,7 +302,7 @@ final class GemmKernel {
         c3hi.intoArray(tile, 7 * L);
     }
 
-    private static void kernel4x1(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
+    static void kernel4x1(float[] a, int ai, float[] b, int bi, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(S);
         FloatVector c1 = FloatVector.zero(S);
         FloatVector c2 = FloatVector.zero(S);

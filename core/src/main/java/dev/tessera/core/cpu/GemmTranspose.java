@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class GemmTranspose {
     static final int SIZE = 8;
-    static final boolean AVAILABLE = FloatVector.SPECIES_PREFERRED.length() >= SIZE;
+    static final boolean AVAILABLE = VectorWidth.FLOATS.length() >= SIZE;
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     // Round h: the low row takes (lo[c], hi[c-h]) and the high row (lo[c+h], hi[c]) as bit h of c

@@ -1,0 +1,120 @@
+package dev.tessera.quant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.tessera.core.DType;
+import dev.tessera.core.cpu.VectorWidth;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.VectorShape;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The 4-bit dequantizers against {@link Dequant4Scalar} at sizes around the vector step (2L
+ * elements) with odd starts, block tails and several rows. Surefire runs this class at the
+ * machine's width and again at 128 bits (the scalar fallback), 256 (8 int lanes, two table
+ * halves) and 512 (16 lanes, one table), see quant/pom.xml.
+ */
+class Dequant4AtEveryWidthTest {
+    private static final int L = Dequant4Vector.INTS.length();
+
+    @Test
+    void theDequantizersUseTheWidthTheSystemPropertyAsksFor() {
+        String bits = System.getProperty(VectorWidth.PROPERTY, "");
+        VectorShape expected = bits.isBlank() ? VectorShape.preferredShape() : VectorShape.forBitSize(Integer.parseInt(bits));
+        assertEquals(expected.vectorBitSize() / 32, L);
+        assertEquals(L == 8 || L == 16, Dequant4Vector.SUPPORTED);
+    }
+
+    private static Quantized4Bit quantized(int n, QuantType type, int blocksize, boolean doubleQuant) {
+        return Quantized4Bit.quantize(Quantized4BitTest.gaussian(n, n + blocksize), new long[] {n}, type, blocksize,
+                doubleQuant);
+    }
+
+    @Test
+    void wholeBlocksDecodeBitForBitAsTheScalarReference() {
+        for (QuantType type : QuantType.values()) {
+            // 2L elements is one vector step; a block of 16 is shorter than a step at 16 lanes.
+            for (int blocksize : new int[] {16, 32, 64}) {
+                for (int n : new int[] {1, 2 * L - 1, 2 * L, 2 * L + 1, 3 * blocksize + 7}) {
+                    // Raw codes and scales: the kernel also takes blocks shorter than quantize allows.
+                    int blocks = (n + blocksize - 1) / blocksize;
+                    java.util.Random random = new java.util.Random(n * 131L + blocksize);
+                    byte[] bytes = new byte[(n + 1) / 2];
+                    random.nextBytes(bytes);
+                    float[] absmax = new float[blocks];
+                    for (int b = 0; b < blocks; b++) {
+                        absmax[b] = (float) Math.exp(random.nextGaussian() * 4);
+                    }
+                    MemorySegment packed = MemorySegment.ofArray(bytes);
+                    float[] code = type.code();
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment vf = arena.allocate(4L * n), sf = arena.allocate(4L * n);
+                        MemorySegment vb = arena.allocate(2L * n), sb = arena.allocate(2L * n);
+                        Dequant4Vector.toF32(packed, absmax, code, blocksize, n, 0, blocks, vf);
+                        Dequant4Scalar.toF32(packed, absmax, code, blocksize, 0, n, sf);
+                        Dequant4Vector.toBf16(packed, absmax, code, blocksize, n, 0, blocks, vb);
+                        Dequant4Scalar.toBf16(packed, absmax, code, blocksize, 0, n, sb);
+                        String what = type + " blocksize " + blocksize + " n " + n;
+                        assertEquals(-1L, vf.mismatch(sf), what + ": F32 differs at byte " + vf.mismatch(sf));
+                        assertEquals(-1L, vb.mismatch(sb), what + ": BF16 differs at byte " + vb.mismatch(sb));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void panelsOfRowsDecodeBitForBitAsTheScalarReferenceInEveryComputeDtype() {
+        int in = 5 * L + 3, out = 3, blocksize = 64;
+        for (boolean doubleQuant : new boolean[] {false, true}) {
+            Quantized4Bit q = quantized(in * out, QuantType.NF4, blocksize, doubleQuant);
+            BlockScales scales = BlockScales.of(q.state());
+            MemorySegment packed = MemorySegment.ofArray(q.packed());
+            float[] code = q.state().code();
+            for (DType compute : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+                // Columns [c0, c0 + width) of every row: odd and even starts, widths around a step.
+                for (int c0 : new int[] {0, 1, L + 1}) {
+                    for (int width : new int[] {1, 2 * L, 2 * L + 1, in - c0}) {
+                        if (c0 + width > in) {
+                            continue;
+                        }
+                        try (Arena arena = Arena.ofConfined()) {
+                            long size = 4L * (2 + out * (width + 1));
+                            MemorySegment v = arena.allocate(size), s = arena.allocate(size);
+                            Dequant4Vector.rowsToF32(packed, scales, code, blocksize, compute, c0, in, out, width, v, 2,
+                                    width + 1);
+                            for (int r = 0; r < out; r++) {
+                                Dequant4Scalar.rangeToF32(packed, scales, code, blocksize, compute, r * in + c0,
+                                        r * in + c0 + width, s, 2 + r * (width + 1));
+                            }
+                            assertEquals(-1L, v.mismatch(s), compute + " doubleQuant " + doubleQuant + " c0 " + c0
+                                    + " width " + width + ": differs at byte " + v.mismatch(s));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void rangeDotsMatchTheScalarReference() {
+        int n = 6 * L + 5, blocksize = 64;
+        Quantized4Bit q = quantized(n, QuantType.FP4, blocksize, true);
+        BlockScales scales = BlockScales.of(q.state());
+        MemorySegment packed = MemorySegment.ofArray(q.packed());
+        float[] code = q.state().code();
+        float[] xs = Quantized4BitTest.gaussian(n + 1, 5);
+        MemorySegment x = MemorySegment.ofArray(xs);
+        for (DType compute : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            for (int from : new int[] {0, 1, 3}) {
+                for (int to : new int[] {from + 1, from + 2 * L, from + 2 * L + 1, n}) {
+                    float expected = Dequant4Scalar.rangeDot(packed, scales, code, blocksize, compute, from, to, x, 1);
+                    float got = Dequant4Vector.rangeDot(packed, scales, code, blocksize, compute, from, to, x, 1);
+                    // Lane sums add in another order than the scalar loop.
+                    assertEquals(expected, got, 1e-5f * (to - from), compute + " [" + from + ", " + to + ")");
+                }
+            }
+        }
+    }
+}
