@@ -224,7 +224,7 @@ std::string describe(CUdeviceptr p) {
     } else {
         --it;
         const Allocation& a = it->second;
-        if (p <= a.start + a.bytes) {
+        if (p < a.start + a.bytes) {
             std::snprintf(text, sizeof text, "0x%llx (%lld bytes into live allocation 0x%llx of %zu bytes)",
                           (unsigned long long)p, (long long)(p - a.start), (unsigned long long)a.start, a.bytes);
         } else {
@@ -305,6 +305,8 @@ void synchronizeAll() {
 }
 
 CUresult stickyError() { return (CUresult)sticky.load(); }
+
+CUresult takeError() { return (CUresult)sticky.exchange(CUDA_SUCCESS); }
 
 void setStickyError(CUresult error) {
     int expected = CUDA_SUCCESS;
@@ -576,7 +578,7 @@ EXPORT CUresult cuCtxSetCurrent(CUcontext ctx) {
 EXPORT CUresult cuCtxSynchronize(void) {
     CHECK(requireContext());
     synchronizeAll();
-    return stickyError();
+    return takeError();
 }
 
 // ==================================================================== memory
@@ -668,7 +670,6 @@ CUresult enqueueOn(CUstream handle, const char* call, std::function<CUresult()> 
         report("%s: %p is not a live stream", call, (void*)handle);
         return CUDA_ERROR_INVALID_HANDLE;
     }
-    CHECK(stickyError());
     s->enqueue(std::move(work));
     return CUDA_SUCCESS;
 }
@@ -676,7 +677,7 @@ CUresult enqueueOn(CUstream handle, const char* call, std::function<CUresult()> 
 // A synchronous call: everything enqueued before runs first, as on the legacy default stream.
 CUresult runNow(const std::function<CUresult()>& work) {
     synchronizeAll();
-    CHECK(stickyError());
+    CHECK(takeError());
     return work();
 }
 
@@ -792,7 +793,7 @@ EXPORT CUresult cuStreamSynchronize(CUstream hStream) {
     Stream* s = stream(hStream);
     if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
     s->synchronize();
-    return stickyError();
+    return takeError();
 }
 
 // ==================================================================== modules and launches
@@ -897,7 +898,7 @@ EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int
                     if (failure != nullptr) {
                         report("kernel %s, block (%u, %u, %u) of (%u, %u, %u): %s", k->name, x, y, z, grid.x, grid.y,
                                grid.z, failure);
-                        return CUDA_ERROR_LAUNCH_FAILED;
+                        return b.illegalAddress ? CUDA_ERROR_ILLEGAL_ADDRESS : CUDA_ERROR_LAUNCH_FAILED;
                     }
                 }
             }

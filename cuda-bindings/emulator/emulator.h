@@ -100,6 +100,7 @@ struct Block {
     void* schedulerSp;
     uint64_t warpSlots[32][32];   // [warp][lane], values exchanged by shuffles and votes
     const char* failure;          // set when a thread breaks the execution model
+    bool illegalAddress;          // the failure is a memory fault
 };
 
 extern thread_local Fiber* currentFiber;
