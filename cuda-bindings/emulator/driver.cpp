@@ -863,9 +863,13 @@ EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int
                gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ);
         return CUDA_ERROR_INVALID_VALUE;
     }
-    if (sharedMemBytes != 0 || extra != nullptr) {
-        report("cuLaunchKernel(%s): dynamic shared memory and 'extra' parameters are not emulated", k->name);
+    if (extra != nullptr) {
+        report("cuLaunchKernel(%s): 'extra' parameters are not emulated", k->name);
         return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    if (sharedMemBytes > 48 * 1024) {   // more needs cuFuncSetAttribute, which is not emulated
+        report("cuLaunchKernel(%s): %u bytes of dynamic shared memory exceed the 48 KiB default", k->name, sharedMemBytes);
+        return CUDA_ERROR_INVALID_VALUE;
     }
     const KernelSignature& sig = k->signature;
     if (!sig.sizes.empty() && kernelParams == nullptr) {
@@ -884,8 +888,10 @@ EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int
     }
     std::shared_ptr<void> packed(sig.pack(kernelParams), sig.release);
     Dim3 grid{gridDimX, gridDimY, gridDimZ}, block{blockDimX, blockDimY, blockDimZ};
-    return enqueueOn(hStream, "cuLaunchKernel", [k, packed, grid, block, threads] {
+    return enqueueOn(hStream, "cuLaunchKernel", [k, packed, grid, block, threads, sharedMemBytes] {
+        std::vector<uint64_t> dynamicShared((sharedMemBytes + 7) / 8 + 1);
         Block b;
+        b.dynamicShared = dynamicShared.data();
         b.gridDim = grid;
         b.blockDim = block;
         b.threads = (int)threads;
