@@ -62,9 +62,12 @@ private:
 Stream* stream(CUstream handle);
 // Every stream, before a synchronous API call.
 void synchronizeAll();
-// The first error a kernel or copy met on any stream; sticky, as on a GPU.
+// The first error a kernel or copy met on any stream. Work enqueued after it is dropped, and the
+// next synchronising call returns it; unlike a GPU's sticky error, it is then cleared, so one
+// test's deliberate fault does not fail every later test in the JVM.
 CUresult stickyError();
 void setStickyError(CUresult error);
+CUresult takeError();
 // CUDA_SUCCESS when the driver is initialised and the calling thread has the context current.
 CUresult requireContext();
 

@@ -224,7 +224,7 @@ std::string describe(CUdeviceptr p) {
     } else {
         --it;
         const Allocation& a = it->second;
-        if (p <= a.start + a.bytes) {
+        if (p < a.start + a.bytes) {
             std::snprintf(text, sizeof text, "0x%llx (%lld bytes into live allocation 0x%llx of %zu bytes)",
                           (unsigned long long)p, (long long)(p - a.start), (unsigned long long)a.start, a.bytes);
         } else {
@@ -305,6 +305,8 @@ void synchronizeAll() {
 }
 
 CUresult stickyError() { return (CUresult)sticky.load(); }
+
+CUresult takeError() { return (CUresult)sticky.exchange(CUDA_SUCCESS); }
 
 void setStickyError(CUresult error) {
     int expected = CUDA_SUCCESS;
@@ -576,7 +578,7 @@ EXPORT CUresult cuCtxSetCurrent(CUcontext ctx) {
 EXPORT CUresult cuCtxSynchronize(void) {
     CHECK(requireContext());
     synchronizeAll();
-    return stickyError();
+    return takeError();
 }
 
 // ==================================================================== memory
@@ -668,7 +670,6 @@ CUresult enqueueOn(CUstream handle, const char* call, std::function<CUresult()> 
         report("%s: %p is not a live stream", call, (void*)handle);
         return CUDA_ERROR_INVALID_HANDLE;
     }
-    CHECK(stickyError());
     s->enqueue(std::move(work));
     return CUDA_SUCCESS;
 }
@@ -676,7 +677,7 @@ CUresult enqueueOn(CUstream handle, const char* call, std::function<CUresult()> 
 // A synchronous call: everything enqueued before runs first, as on the legacy default stream.
 CUresult runNow(const std::function<CUresult()>& work) {
     synchronizeAll();
-    CHECK(stickyError());
+    CHECK(takeError());
     return work();
 }
 
@@ -792,7 +793,7 @@ EXPORT CUresult cuStreamSynchronize(CUstream hStream) {
     Stream* s = stream(hStream);
     if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
     s->synchronize();
-    return stickyError();
+    return takeError();
 }
 
 // ==================================================================== modules and launches
@@ -862,9 +863,13 @@ EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int
                gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ);
         return CUDA_ERROR_INVALID_VALUE;
     }
-    if (sharedMemBytes != 0 || extra != nullptr) {
-        report("cuLaunchKernel(%s): dynamic shared memory and 'extra' parameters are not emulated", k->name);
+    if (extra != nullptr) {
+        report("cuLaunchKernel(%s): 'extra' parameters are not emulated", k->name);
         return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    if (sharedMemBytes > 48 * 1024) {   // more needs cuFuncSetAttribute, which is not emulated
+        report("cuLaunchKernel(%s): %u bytes of dynamic shared memory exceed the 48 KiB default", k->name, sharedMemBytes);
+        return CUDA_ERROR_INVALID_VALUE;
     }
     const KernelSignature& sig = k->signature;
     if (!sig.sizes.empty() && kernelParams == nullptr) {
@@ -883,8 +888,10 @@ EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int
     }
     std::shared_ptr<void> packed(sig.pack(kernelParams), sig.release);
     Dim3 grid{gridDimX, gridDimY, gridDimZ}, block{blockDimX, blockDimY, blockDimZ};
-    return enqueueOn(hStream, "cuLaunchKernel", [k, packed, grid, block, threads] {
+    return enqueueOn(hStream, "cuLaunchKernel", [k, packed, grid, block, threads, sharedMemBytes] {
+        std::vector<uint64_t> dynamicShared((sharedMemBytes + 7) / 8 + 1);
         Block b;
+        b.dynamicShared = dynamicShared.data();
         b.gridDim = grid;
         b.blockDim = block;
         b.threads = (int)threads;
@@ -897,7 +904,7 @@ EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int
                     if (failure != nullptr) {
                         report("kernel %s, block (%u, %u, %u) of (%u, %u, %u): %s", k->name, x, y, z, grid.x, grid.y,
                                grid.z, failure);
-                        return CUDA_ERROR_LAUNCH_FAILED;
+                        return b.illegalAddress ? CUDA_ERROR_ILLEGAL_ADDRESS : CUDA_ERROR_LAUNCH_FAILED;
                     }
                 }
             }

@@ -99,7 +99,9 @@ struct Block {
     int threads;
     void* schedulerSp;
     uint64_t warpSlots[32][32];   // [warp][lane], values exchanged by shuffles and votes
+    void* dynamicShared;          // cuLaunchKernel's sharedMemBytes, for `extern __shared__` arrays
     const char* failure;          // set when a thread breaks the execution model
+    bool illegalAddress;          // the failure is a memory fault
 };
 
 extern thread_local Fiber* currentFiber;

@@ -20,12 +20,27 @@
 #define __noinline__ __attribute__((noinline))
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 // Static shared memory: one copy per host thread, and blocks run one at a time per host thread.
 #define __shared__ static thread_local
 #define __constant__ static
 
 typedef tsemu::Dim3 uint3;
 typedef tsemu::Dim3 dim3;
+
+// CUDA's built-in vector types (the few kernels commonly use), with their alignment
+struct __attribute__((aligned(8))) float2 { float x, y; };
+struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
+struct __attribute__((aligned(8))) int2 { int x, y; };
+struct __attribute__((aligned(16))) int4 { int x, y, z, w; };
+struct __attribute__((aligned(4))) uchar4 { unsigned char x, y, z, w; };
+inline float2 make_float2(float x, float y) { return float2{x, y}; }
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+
+// `extern __shared__ T name[];` is rewritten by build.sh to a #define of name as this, cast to T*.
+namespace tsemu {
+inline void* dynamicShared() { return currentBlock->dynamicShared; }
+}
 
 #define threadIdx (::tsemu::currentFiber->threadIdx)
 #define blockIdx (::tsemu::currentBlock->blockIdx)

@@ -5,10 +5,18 @@
 // inside divergent code) fail the launch instead of hanging.
 #include "threads.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 
+#include <atomic>
+#include <csetjmp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include "device.h"
 
 #if !defined(__x86_64__)
 #include <ucontext.h>
@@ -126,6 +134,84 @@ struct StackPool {
 
 thread_local StackPool* pool = nullptr;
 
+// ---------------------------------------------------------------- faults inside kernels
+//
+// A kernel that touches memory it does not own (a guard page after a block, a freed block, a
+// wild pointer) raises SIGSEGV on the host thread running it. The handler sends that thread back
+// to runBlock, which fails the launch with the address, as a GPU reports an illegal address.
+// Every other SIGSEGV (the JVM uses them for null checks and safepoints) goes to the handler
+// that was installed before, unchanged. The handler identifies kernel threads by pthread_self
+// only: it touches no thread-local storage, which is not async-signal-safe in a shared library.
+
+struct FaultSlot {
+    std::atomic<bool> used{false};
+    pthread_t thread;
+    std::atomic<sigjmp_buf*> jump{nullptr};
+    std::atomic<uintptr_t> address{0};
+};
+
+FaultSlot faultSlots[64];
+struct sigaction previousSegv, previousBus;
+
+void forward(const struct sigaction& previous, int sig, siginfo_t* info, void* context) {
+    if (previous.sa_flags & SA_SIGINFO) {
+        previous.sa_sigaction(sig, info, context);
+    } else if (previous.sa_handler == SIG_DFL) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    } else if (previous.sa_handler != SIG_IGN) {
+        previous.sa_handler(sig);
+    }
+}
+
+void onFault(int sig, siginfo_t* info, void* context) {
+    pthread_t self = pthread_self();
+    for (FaultSlot& slot : faultSlots) {
+        if (slot.used.load() && pthread_equal(slot.thread, self)) {
+            sigjmp_buf* jump = slot.jump.load();
+            if (jump != nullptr) {
+                slot.jump.store(nullptr);
+                slot.address.store(reinterpret_cast<uintptr_t>(info->si_addr));
+                siglongjmp(*jump, 1);
+            }
+            break;
+        }
+    }
+    forward(sig == SIGBUS ? previousBus : previousSegv, sig, info, context);
+}
+
+// This host thread's slot, the handler installed on first use.
+FaultSlot* faultSlot() {
+    static std::once_flag installed;
+    std::call_once(installed, [] {
+        struct sigaction ours {};
+        ours.sa_sigaction = onFault;
+        ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+        sigemptyset(&ours.sa_mask);
+        sigaction(SIGSEGV, &ours, &previousSegv);
+        sigaction(SIGBUS, &ours, &previousBus);
+    });
+    static thread_local FaultSlot* mine = nullptr;
+    if (mine == nullptr) {
+        static std::mutex claim;
+        std::lock_guard<std::mutex> lock(claim);
+        for (FaultSlot& slot : faultSlots) {
+            if (!slot.used.load()) {
+                // the handler runs on a stack of its own: a fiber that overflowed its stack has none left
+                stack_t alternate{};
+                alternate.ss_size = 64 * 1024;
+                alternate.ss_sp = std::malloc(alternate.ss_size);
+                sigaltstack(&alternate, nullptr);
+                slot.thread = pthread_self();
+                slot.used.store(true);
+                mine = &slot;
+                break;
+            }
+        }
+    }
+    return mine;
+}
+
 void yield(FiberState waitFor) {
     Fiber* f = currentFiber;
     f->state = waitFor;
@@ -186,6 +272,7 @@ const char* runBlock(Block& b) {
     if (pool == nullptr) pool = new StackPool();
     b.fibers = pool->fibers.data();
     b.failure = nullptr;
+    b.illegalAddress = false;
     unsigned dx = b.blockDim.x, dy = b.blockDim.y;
     for (int i = 0; i < b.threads; i++) {
         Fiber& f = b.fibers[i];
@@ -198,12 +285,26 @@ const char* runBlock(Block& b) {
     b.schedulerSp = &pool->scheduler;
 #endif
     currentBlock = &b;
+    FaultSlot* slot = faultSlot();
+    sigjmp_buf jump;
+    if (sigsetjmp(jump, 1) != 0) {   // a thread of this block faulted (see onFault)
+        static thread_local std::string why;
+        Fiber* f = currentFiber;
+        b.illegalAddress = true;
+        why = "thread (" + std::to_string(f->threadIdx.x) + ", " + std::to_string(f->threadIdx.y) + ", " +
+              std::to_string(f->threadIdx.z) + ") made an illegal memory access at " + describe(slot->address.load());
+        currentBlock = nullptr;
+        currentFiber = nullptr;
+        return why.c_str();
+    }
+    if (slot != nullptr) slot->jump.store(&jump);
     for (;;) {
         for (int i = 0; i < b.threads; i++) {
             if (b.fibers[i].state == FiberState::Ready) {
                 currentFiber = &b.fibers[i];
                 switchTo(&b.schedulerSp, b.fibers[i].sp);
                 if (b.failure != nullptr) {
+                    if (slot != nullptr) slot->jump.store(nullptr);
                     currentBlock = nullptr;
                     return b.failure;
                 }
@@ -213,11 +314,13 @@ const char* runBlock(Block& b) {
         for (int i = 0; i < b.threads && !live; i++) live = b.fibers[i].state != FiberState::Done;
         if (!live) break;
         if (!release(b)) {
+            if (slot != nullptr) slot->jump.store(nullptr);
             currentBlock = nullptr;
             return "threads wait at barriers that can never all be reached (__syncthreads or a warp "
                    "operation in divergent code)";
         }
     }
+    if (slot != nullptr) slot->jump.store(nullptr);
     currentBlock = nullptr;
     currentFiber = nullptr;
     return nullptr;

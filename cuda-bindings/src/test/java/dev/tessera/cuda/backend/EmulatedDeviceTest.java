@@ -158,6 +158,31 @@ class EmulatedDeviceTest {
         }
     }
 
+    /** fill_bits told to write 64 elements more than its block holds: the guard page after the block stops it. */
+    @Test
+    void aKernelThatWritesPastItsBlockFailsWithAnIllegalAddress() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            String ptx = KernelLoader.compileForDevice("elementwise", gpu.computeCapability());
+            assertEquals(0, cuda_h.cuModuleLoadData(out, arena.allocateFrom(ptx)));
+            assertEquals(0, cuda_h.cuModuleGetFunction(out, out.get(ValueLayout.ADDRESS, 0), arena.allocateFrom("fill_bits")));
+            MemorySegment fillBits = out.get(ValueLayout.ADDRESS, 0);
+            long d = allocate(arena, 4096);
+            for (long n : new long[] {1024, 1024 + 64}) {
+                MemorySegment params = arena.allocate(ValueLayout.ADDRESS, 4);
+                params.setAtIndex(ValueLayout.ADDRESS, 0, arena.allocateFrom(ValueLayout.JAVA_LONG, d));
+                params.setAtIndex(ValueLayout.ADDRESS, 1, arena.allocateFrom(ValueLayout.JAVA_INT, 4));
+                params.setAtIndex(ValueLayout.ADDRESS, 2, arena.allocateFrom(ValueLayout.JAVA_LONG, 0x3f800000L));
+                params.setAtIndex(ValueLayout.ADDRESS, 3, arena.allocateFrom(ValueLayout.JAVA_LONG, n));
+                assertEquals(0, cuda_h.cuLaunchKernel(fillBits, 4, 1, 1, 256, 1, 1, 0, MemorySegment.NULL, params, MemorySegment.NULL));
+                int illegalAddress = 700;   // CUDA_ERROR_ILLEGAL_ADDRESS, reported by the next synchronisation
+                assertEquals(n == 1024 ? 0 : illegalAddress, cuda_h.cuCtxSynchronize(), "fill_bits over " + n + " floats");
+            }
+            assertEquals(0, cuda_h.cuCtxSynchronize(), "the emulator reports a fault once");
+            assertEquals(0, cuda_h.cuMemFree_v2(d));
+        }
+    }
+
     @Test
     void nvrtcTakesOnlyThePackagedSourcesAndHeaders() {
         List<String> arch = List.of("--gpu-architecture=compute_90");
