@@ -512,6 +512,8 @@ public final class Trainer {
                     rng.add(v);
                 }
             }
+            ObjectNode run = json.putObject("run");
+            args.runDescription.forEach(run::put);
             ArrayNode losses = json.putArray("step_losses");
             state.stepLosses.forEach(losses::add);
             ArrayNode hist = json.putArray("log_history");
@@ -574,6 +576,21 @@ public final class Trainer {
             json.get("log_history").forEach(n -> state.history.add((ObjectNode) n));
         } catch (IOException e) {
             throw new TesseraException(stateFile + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The run description a checkpoint folder was saved with ({@link TrainingArguments#runDescription}); empty if none. */
+    public static Map<String, String> runDescription(Path checkpoint) {
+        Path stateFile = checkpoint.resolve("trainer_state.json");
+        try {
+            var run = JSON.readTree(stateFile.toFile()).get("run");
+            Map<String, String> out = new java.util.LinkedHashMap<>();
+            if (run != null && run.isObject()) {
+                run.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+            }
+            return out;
+        } catch (IOException e) {
+            throw new TesseraException(stateFile + ": cannot read the checkpoint's state: " + e.getMessage(), e);
         }
     }
 

@@ -52,6 +52,11 @@ public final class TrainingArguments {
     public String runName;
     /** A logarithmic loss axis in loss.png. */
     public boolean lossChartLogScale;
+    /**
+     * What a checkpoint's run was (e.g. the command line's method, rank, data file, batch size),
+     * stored in trainer_state.json as "run" so a resume of a different run can be refused early.
+     */
+    public java.util.Map<String, String> runDescription = java.util.Map.of();
     /** Progress bar on stderr. */
     public boolean progress = true;
 

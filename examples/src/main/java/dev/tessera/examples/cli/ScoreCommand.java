@@ -37,7 +37,7 @@ public final class ScoreCommand implements Callable<Integer> {
     public Integer call() {
         common.apply();
         LoadedModel lm = LoadedModel.load(model, adapter);
-        SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model));
+        SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model, lm.base.config().maxPositions()));
         if (ds.skippedRows() > 0) {
             System.err.println("tessera score: skipped " + ds.skippedRows() + " bad rows");
         }
