@@ -201,12 +201,15 @@ public final class QuantizedModels {
      * command): blocks of {@code blocksize}, F32 compute dtype recorded, the output head kept in
      * F32. Tokenizer files and generation_config.json are copied along.
      */
-    public static void quantize(Path modelDir, Path outDir, QuantType type, int blocksize, boolean doubleQuant) {
-        quantize(modelDir, outDir, new BitsAndBytesConfig(type, blocksize, doubleQuant, DType.F32, null));
+    public static FolderSummary quantize(Path modelDir, Path outDir, QuantType type, int blocksize, boolean doubleQuant) {
+        return quantize(modelDir, outDir, new BitsAndBytesConfig(type, blocksize, doubleQuant, DType.F32, null));
     }
 
+    /** The linear layers a folder quantization turned to 4 bits, and those it kept (the output head, tied weights). */
+    public record FolderSummary(List<String> quantized, List<String> kept) {}
+
     /** As {@link #quantize(Path, Path, QuantType, int, boolean)} with a full config. */
-    public static void quantize(Path modelDir, Path outDir, BitsAndBytesConfig config) {
+    public static FolderSummary quantize(Path modelDir, Path outDir, BitsAndBytesConfig config) {
         if (isQuantized(modelDir)) {
             throw new TesseraException(modelDir + ": already quantized (config.json has a quantization_config)");
         }
@@ -214,15 +217,22 @@ public final class QuantizedModels {
             throw new TesseraException(outDir + ": the output folder must differ from the model folder");
         }
         CausalLM model = CausalLM.load(modelDir, true);
+        List<String> quantized, kept = new ArrayList<>();
         try {
+            for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+                if (e.getValue() instanceof Linear || e.getValue() instanceof Conv1D) {
+                    kept.add(e.getKey());
+                }
+            }
             int[] lastTenth = {-1};
-            quantize(model, config, (done, total) -> {
+            quantized = quantize(model, config, (done, total) -> {
                 int tenth = done * 10 / Math.max(1, total);
                 if (tenth != lastTenth[0] || done == total) {
                     lastTenth[0] = tenth;
-                    System.err.printf("quantize: %d/%d linear layers%n", done, total);
+                    System.err.printf("quantize: looked at %d/%d linear layers%n", done, total);
                 }
             });
+            kept.removeAll(quantized);
             save(model, outDir, config);
         } finally {
             model.release();
@@ -233,6 +243,7 @@ public final class QuantizedModels {
                 copyAtomically(src, outDir.resolve(name));
             }
         }
+        return new FolderSummary(List.copyOf(quantized), List.copyOf(kept));
     }
 
     /** Whether {@code dir}'s config.json carries a {@code quantization_config}. */
