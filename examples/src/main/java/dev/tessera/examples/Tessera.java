@@ -105,6 +105,11 @@ public final class Tessera implements Runnable {
 
     /** A parse error in the user's words: the unknown flag or command with picocli's nearest matches, the config key that set a bad value. */
     static String usageMessage(CommandLine.ParameterException ex, ConfigFile.Arguments config) {
+        List<String> unmatched = ex.getCommandLine().getUnmatchedArguments();
+        if (!(ex instanceof CommandLine.UnmatchedArgumentException) && !unmatched.isEmpty()) {
+            // a mistyped flag explains a "missing" one better than the other way round
+            ex = new CommandLine.UnmatchedArgumentException(ex.getCommandLine(), unmatched);
+        }
         if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
             String arg = u.getUnmatched().get(0);
             String what = arg.startsWith("-") ? "unknown option" : "unexpected argument";
