@@ -83,7 +83,8 @@ final class ChartAxes {
         Scale s = niceScale(min, max, integers);
         axis.setAutoRange(false);
         // a hair wider than the ticks, so rounding cannot push the first or last tick outside
-        axis.setRange(s.lo() - s.step() * 1e-6, s.hi() + s.step() * 1e-6);
+        // (and 2% more at the top, so markers on the last value are not cut by the frame)
+        axis.setRange(s.lo() - s.step() * 1e-6, s.hi() + (s.hi() - s.lo()) * 0.02);
         int decimals = Math.max(0, (int) -Math.floor(Math.log10(s.step()) + 1e-9));
         axis.setTickUnit(new NumberTickUnit(s.step(), decimalFormat(decimals)));
     }

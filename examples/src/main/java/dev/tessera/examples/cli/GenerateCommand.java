@@ -67,18 +67,23 @@ public final class GenerateCommand implements Callable<Integer> {
 
     /** Decodes through the PEFT model when there is one, so prefix and prompt adapters take part. */
     static Generator generator(LoadedModel lm) {
-        if (lm.peft == null) {
-            return new Generator(lm.base);
+        return generator(lm.base, lm.peft);
+    }
+
+    /** The base model's generator, or the PEFT model's when {@code peft} is not null. */
+    public static Generator generator(dev.tessera.nn.models.CausalLM base, dev.tessera.nn.peft.PeftModel peft) {
+        if (peft == null) {
+            return new Generator(base);
         }
-        return new Generator(lm.base, null, new Generator.Decoder() {
+        return new Generator(base, null, new Generator.Decoder() {
             @Override
             public KvCache newCache(int batch, int capacity) {
-                return lm.peft.newCache(batch, capacity);
+                return peft.newCache(batch, capacity);
             }
 
             @Override
             public Tensor nextTokenLogits(Tensor ids, KvCache cache) {
-                Tensor logits = lm.peft.logits(ids, cache);                 // [1, T, V]
+                Tensor logits = peft.logits(ids, cache);                 // [1, T, V]
                 return logits.narrow(1, logits.size(1) - 1, 1);
             }
         });

@@ -18,20 +18,23 @@ public final class GenerationPrompt {
 
     private GenerationPrompt() {}
 
+    /** An Alpaca prompt with an input, up to and including {@code ### Response:\n}, BOS as for training rows. */
+    public static int[] alpaca(String instruction, String input, Tokenizer tokenizer) {
+        int[] text = tokenizer.encode(SftEncoder.alpacaPrompt(instruction, input));
+        if (!SftEncoder.addsBosByDefault(tokenizer)) {
+            return text;
+        }
+        int[] ids = new int[text.length + 1];
+        ids[0] = tokenizer.bosId().getAsInt();
+        System.arraycopy(text, 0, ids, 1, text.length);
+        return ids;
+    }
+
     /** The prompt's ids under {@code template}; {@code chat} uses {@code chatTemplate}, or ChatML when null. */
     public static int[] encode(String template, String prompt, Tokenizer tokenizer, ChatTemplate chatTemplate) {
         return switch (template) {
             case "none" -> tokenizer.encode(prompt);
-            case "alpaca" -> {
-                int[] text = tokenizer.encode(SftEncoder.alpacaPrompt(prompt, ""));
-                if (!SftEncoder.addsBosByDefault(tokenizer)) {
-                    yield text;
-                }
-                int[] ids = new int[text.length + 1];
-                ids[0] = tokenizer.bosId().getAsInt();
-                System.arraycopy(text, 0, ids, 1, text.length);
-                yield ids;
-            }
+            case "alpaca" -> alpaca(prompt, "", tokenizer);
             case "chat" -> {
                 ChatTemplate t = chatTemplate != null ? chatTemplate : ChatTemplate.named("chatml", tokenizer);
                 yield tokenizer.encode(t.render(List.of(Message.user(prompt)), true));
