@@ -14,7 +14,7 @@ public final class CommonOptions {
     @Option(names = "--threads", paramLabel = "N", description = "CPU worker threads (default: all cores).")
     Integer threads;
 
-    @Option(names = "--device", paramLabel = "cpu|cuda", description = "Device (cpu; cuda is not wired to models yet).")
+    @Option(names = "--device", paramLabel = "cpu|cuda", description = "Device (default: cpu; cuda is not wired to models yet).")
     String device;
 
     /**

@@ -99,6 +99,9 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** The charts the run drew (tests read their axes). */
+    LineChart lossChart, sweepChart;
+
     private Tokenizer tokenizer;
     private SftDataset train, eval;
 
@@ -314,6 +317,7 @@ public final class DemoCommand implements Callable<Integer> {
             chart.series(r.method + " (lr " + String.format(Locale.ROOT, "%.0e", r.lr) + ")", x, y);
             chart.points(r.method + " eval", new double[] {r.losses.size()}, new double[] {r.evalLoss});
         }
+        lossChart = chart;
         writeChart(chart, output.resolve("loss.png"));
     }
 
@@ -331,8 +335,9 @@ public final class DemoCommand implements Callable<Integer> {
             ranks[i] = SWEEP_RANKS[i];
             evalLoss[i] = sweep.get(i).evalLoss;
         }
-        writeChart(new LineChart("Exercise 1: LoRA rank sweep (alpha = 2r), eval loss after " + sweep.get(0).losses.size() + " steps",
-                "LoRA rank r", "eval loss").series("eval loss", ranks, evalLoss, true), output.resolve("rank-sweep.png"));
+        sweepChart = new LineChart("Exercise 1: LoRA rank sweep (alpha = 2r), eval loss after " + sweep.get(0).losses.size() + " steps",
+                "LoRA rank r", "eval loss").series("eval loss", ranks, evalLoss, true);
+        writeChart(sweepChart, output.resolve("rank-sweep.png"));
     }
 
     private static void writeChart(LineChart chart, Path png) {
