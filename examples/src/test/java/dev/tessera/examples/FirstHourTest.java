@@ -268,4 +268,16 @@ class FirstHourTest {
         }
         assertTrue(help.out().contains("Default: 5e-5") || help.out().contains("Default: 5.0E-5"), help.out());
     }
+
+    @Test
+    void theCliContractIsInTheRepositoryAndNamesEveryFlag() throws Exception {
+        Path docs = Path.of("../docs/CLI.md");
+        String contract = Files.readString(docs);
+        assertTrue(Files.readString(Path.of("../README.md")).contains("(docs/CLI.md)"), "the README links it");
+        for (Object command : List.of(new dev.tessera.examples.cli.TrainCommand(), new dev.tessera.examples.cli.GenerateCommand())) {
+            for (var o : new picocli.CommandLine(command).getCommandSpec().options()) {
+                assertTrue(contract.contains(o.longestName()), o.longestName() + " in docs/CLI.md");
+            }
+        }
+    }
 }

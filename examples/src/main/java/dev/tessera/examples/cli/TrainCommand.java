@@ -50,7 +50,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "JSON or YAML file of flag values (flags given here override it).")
+    @Option(names = "--config", paramLabel = "FILE", description = "JSON or YAML file of flag values (flags given here override it). Default: none.")
     Path config;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model folder (config.json, *.safetensors, tokenizer files); plain or bitsandbytes 4-bit.")

@@ -73,6 +73,12 @@ class DemoTest {
     }
 
     @Test
+    void theReadmeStatesTheMarginThisTestChecks() throws Exception {
+        String readme = Files.readString(Path.of("../README.md"));
+        assertTrue(readme.contains("at least **" + Math.round(MARGIN * 100) + "%**"), "README states the margin");
+    }
+
+    @Test
     void theMemoryChartHasNiceTicks() {
         List<MemoryCommand.Row> rows = new java.util.ArrayList<>();
         for (String size : List.of("7B", "13B", "70B")) {
