@@ -1,6 +1,12 @@
 package dev.tessera.training;
 
 import java.awt.BasicStroke;
+import java.awt.Graphics2D;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import org.jfree.chart.axis.NumberTick;
+import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.chart.ui.TextAnchor;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Shape;
@@ -133,9 +139,7 @@ public final class LineChart {
         ChartAxes.applyNiceScale(x, xMin, xMax, integerX);
         ValueAxis y;
         if (logY) {
-            LogarithmicAxis log = new LogarithmicAxis(yLabel + " (log scale)");
-            log.setExpTickLabelsFlag(false);
-            log.setLog10TickLabelsFlag(false);
+            LogarithmicAxis log = new NiceLogAxis(yLabel + " (log scale)");
             log.setStrictValuesFlag(false);
             log.setAutoRange(false);
             double lo = Double.isFinite(yMin) ? Math.pow(10, Math.floor(Math.log10(yMin) * 10) / 10) : 0.1;
@@ -154,6 +158,53 @@ public final class LineChart {
         JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 16), plot, true);
         chart.setBackgroundPaint(Color.WHITE);
         return chart;
+    }
+
+    /**
+     * A log axis labelled at 1, 2 and 5 × 10^k (every integer multiple within one decade, nice
+     * linear steps within a narrower range), never more than three significant digits.
+     */
+    private static final class NiceLogAxis extends LogarithmicAxis {
+        NiceLogAxis(String label) {
+            super(label);
+        }
+
+        @Override
+        @SuppressWarnings("rawtypes")
+        protected List refreshTicksVertical(Graphics2D g2, Rectangle2D dataArea, RectangleEdge edge) {
+            List<NumberTick> ticks = new ArrayList<>();
+            for (double v : values(getLowerBound(), getUpperBound())) {
+                ticks.add(new NumberTick(v, label(v), TextAnchor.CENTER_RIGHT, TextAnchor.CENTER_RIGHT, 0.0));
+            }
+            return ticks;
+        }
+
+        static List<Double> values(double lo, double hi) {
+            List<Double> out = new ArrayList<>();
+            double[] multiples = hi / lo >= 10 ? new double[] {1, 2, 5} : new double[] {1, 2, 3, 4, 5, 6, 7, 8, 9};
+            for (int k = (int) Math.floor(Math.log10(lo)); k <= (int) Math.ceil(Math.log10(hi)); k++) {
+                for (double m : multiples) {
+                    double v = m * Math.pow(10, k);
+                    if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) {
+                        out.add(v);
+                    }
+                }
+            }
+            if (out.size() < 3) {
+                out.clear();
+                ChartAxes.Scale s = ChartAxes.niceScale(lo, hi, false);
+                for (double v = s.lo(); v <= hi * (1 + 1e-9); v += s.step()) {
+                    if (v >= lo * (1 - 1e-9)) {
+                        out.add(v);
+                    }
+                }
+            }
+            return out;
+        }
+
+        static String label(double v) {
+            return new BigDecimal(v).round(new MathContext(3)).stripTrailingZeros().toPlainString();
+        }
     }
 
     /** The x axis' tick labels as drawn. */

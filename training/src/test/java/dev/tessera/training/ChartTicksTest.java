@@ -76,6 +76,15 @@ class ChartTicksTest {
     }
 
     @Test
+    void aLogScaleAxisOverANarrowRangeStillHasLabels() {
+        qt().withExamples(30).forAll(doubles().between(0.01, 20), doubles().between(1.02, 50)).checkAssert((low, ratio) -> {
+            LineChart chart = new LineChart("t", "step", "loss").logY(true)
+                    .series("train", new double[] {1, 2, 3}, new double[] {low * ratio, low * Math.sqrt(ratio), low});
+            assertNice(chart.yTickLabels(), false, "log axis over " + low + " .. " + low * ratio);
+        });
+    }
+
+    @Test
     void theTrainersChartPlotsEveryStepMarksLoggedOnesAndShowsEval() {
         List<Double> steps = new ArrayList<>();
         for (int i = 0; i < 37; i++) {
