@@ -317,12 +317,15 @@ public final class QuantizedModels {
      * command): blocks of {@code blocksize}, F32 compute dtype recorded, the output head kept in
      * F32. Tokenizer files and generation_config.json are copied along.
      */
-    public static void quantize(Path modelDir, Path outDir, QuantType type, int blocksize, boolean doubleQuant) {
-        quantize(modelDir, outDir, new BitsAndBytesConfig(type, blocksize, doubleQuant, DType.F32, null));
+    public static FolderSummary quantize(Path modelDir, Path outDir, QuantType type, int blocksize, boolean doubleQuant) {
+        return quantize(modelDir, outDir, new BitsAndBytesConfig(type, blocksize, doubleQuant, DType.F32, null));
     }
 
+    /** The linear layers a folder quantization turned to 4 bits, and those it kept (the output head, tied weights). */
+    public record FolderSummary(List<String> quantized, List<String> kept) {}
+
     /** As {@link #quantize(Path, Path, QuantType, int, boolean)} with a full config. */
-    public static void quantize(Path modelDir, Path outDir, BitsAndBytesConfig config) {
+    public static FolderSummary quantize(Path modelDir, Path outDir, BitsAndBytesConfig config) {
         if (isQuantized(modelDir)) {
             throw new TesseraException(modelDir + ": already quantized (config.json has a quantization_config)");
         }
@@ -330,7 +333,7 @@ public final class QuantizedModels {
             throw new TesseraException(outDir + ": the output folder must differ from the model folder");
         }
         int[] lastTenth = {-1};
-        quantizeStreaming(modelDir, outDir, config, (done, total) -> {
+        FolderSummary summary = quantizeStreaming(modelDir, outDir, config, (done, total) -> {
             int tenth = done * 10 / Math.max(1, total);
             if (tenth != lastTenth[0] || done.equals(total)) {
                 lastTenth[0] = tenth;
@@ -343,6 +346,7 @@ public final class QuantizedModels {
                 copyAtomically(src, outDir.resolve(name));
             }
         }
+        return summary;
     }
 
     /**
@@ -352,8 +356,8 @@ public final class QuantizedModels {
      * are byte for byte those of {@link #save(CausalLM, Path, BitsAndBytesConfig)} after
      * {@link #quantize(CausalLM, BitsAndBytesConfig)} on the fully loaded model.
      */
-    private static void quantizeStreaming(Path modelDir, Path outDir, BitsAndBytesConfig config,
-                                          java.util.function.BiConsumer<Integer, Integer> progress) {
+    private static FolderSummary quantizeStreaming(Path modelDir, Path outDir, BitsAndBytesConfig config,
+                                                   java.util.function.BiConsumer<Integer, Integer> progress) {
         Map<String, Boolean> targets = quantizationTargets(ModelConfig.read(modelDir.resolve("config.json")), config);
         Map<String, List<String>> stateNames = new LinkedHashMap<>(); // module -> its quant-state tensor names
         CausalLM skeleton;
@@ -401,6 +405,13 @@ public final class QuantizedModels {
                 }
                 json.set("quantization_config", config.toJson());
                 writeAtomically(outDir.resolve("config.json"), PythonJson.dumps(json) + "\n");
+                List<String> kept = new ArrayList<>();
+                for (Map.Entry<String, Module> e : skeleton.namedModules().entrySet()) {
+                    if ((e.getValue() instanceof Linear || e.getValue() instanceof Conv1D) && !stateNames.containsKey(e.getKey())) {
+                        kept.add(e.getKey());
+                    }
+                }
+                return new FolderSummary(List.copyOf(stateNames.keySet()), List.copyOf(kept));
             } finally {
                 skeleton.release();
             }

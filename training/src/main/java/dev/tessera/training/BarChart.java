@@ -2,17 +2,22 @@ package dev.tessera.training;
 
 import java.awt.Color;
 import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryAxis;
+import org.jfree.chart.axis.CategoryLabelPositions;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.renderer.category.StackedBarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.data.category.DefaultCategoryDataset;
 
 /**
- * Grouped, stacked bars to a PNG (memory tables: one group per model size, one bar per method,
- * stacks for weights / gradients / optimizer state). Written atomically.
+ * Stacked bars drawn with JFreeChart to a PNG (memory tables: one bar per model size and
+ * method, stacks for weights / gradients / optimizer state), headless, written atomically. The
+ * value axis starts at zero with "nice" ticks (at most three significant digits).
  *
  * <pre>{@code
  * new BarChart("Training memory", "GiB", List.of("weights", "gradients", "optimizer"))
@@ -22,8 +27,6 @@ import java.util.Locale;
  * }</pre>
  */
 public final class BarChart {
-    private static final Color[] STACK = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728)};
-
     private record Bar(String group, String label, double[] parts) {}
 
     private final String title, unit;
@@ -45,79 +48,44 @@ public final class BarChart {
         return this;
     }
 
-    public BufferedImage render(int width, int height) {
-        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, width, height);
-        int left = 70, right = 20, top = 50, bottom = 70;
-        int pw = width - left - right, ph = height - top - bottom;
-        double max = 1e-12;
+    /** The chart as JFreeChart lays it out (tests read its axis). */
+    public JFreeChart build() {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        double max = 0;
         for (Bar b : bars) {
-            double s = 0;
-            for (double p : b.parts) {
-                s += p;
-            }
-            max = Math.max(max, s);
-        }
-        max *= 1.08;
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-        g.setColor(Color.BLACK);
-        g.drawString(title, left, 25);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        for (int i = 0; i <= 5; i++) {
-            int y = top + ph - i * ph / 5;
-            g.setColor(new Color(0xe0e0e0));
-            g.drawLine(left, y, left + pw, y);
-            g.setColor(Color.DARK_GRAY);
-            g.drawString(String.format(Locale.ROOT, max * i / 5 >= 10 ? "%.0f" : "%.1f", max * i / 5), 8, y + 4);
-        }
-        g.drawString(unit, 8, top - 8);
-        List<String> groups = bars.stream().map(Bar::group).distinct().toList();
-        int slots = bars.size() + groups.size();
-        double slot = (double) pw / Math.max(1, slots);
-        int x = 0;
-        String prevGroup = null;
-        for (Bar b : bars) {
-            if (!b.group.equals(prevGroup)) {
-                if (prevGroup != null) {
-                    x++;
-                }
-                long members = bars.stream().filter(o -> o.group.equals(b.group)).count();
-                g.setColor(Color.BLACK);
-                g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
-                g.drawString(b.group, (int) (left + (x + members / 2.0) * slot) - 10, height - 22);
-                g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-                prevGroup = b.group;
-            }
-            double base = 0;
-            int bx = (int) (left + x * slot + slot * 0.1), bw = (int) (slot * 0.8);
+            double sum = 0;
             for (int p = 0; p < b.parts.length; p++) {
-                int y0 = (int) (top + ph - (base + b.parts[p]) / max * ph);
-                int y1 = (int) (top + ph - base / max * ph);
-                g.setColor(STACK[p % STACK.length]);
-                g.fillRect(bx, y0, bw, Math.max(0, y1 - y0));
-                base += b.parts[p];
+                data.addValue(b.parts[p], partNames.get(p), b.group + " " + b.label);
+                sum += b.parts[p];
             }
-            g.setColor(Color.DARK_GRAY);
-            g.drawString(b.label, bx, top + ph + 14);
-            g.drawString(String.format(Locale.ROOT, "%.1f", base), bx, (int) (top + ph - base / max * ph) - 3);
-            x++;
+            max = Math.max(max, sum);
         }
+        StackedBarRenderer renderer = new StackedBarRenderer();
+        renderer.setBarPainter(new StandardBarPainter());
+        renderer.setShadowVisible(false);
         for (int p = 0; p < partNames.size(); p++) {
-            g.setColor(STACK[p % STACK.length]);
-            g.fillRect(left + pw - 120, top + p * 16, 12, 10);
-            g.setColor(Color.BLACK);
-            g.drawString(partNames.get(p), left + pw - 104, top + p * 16 + 10);
+            renderer.setSeriesPaint(p, LineChart.PALETTE[p % LineChart.PALETTE.length]);
         }
-        g.dispose();
-        return img;
+        CategoryAxis categories = new CategoryAxis("model size and method");
+        categories.setCategoryLabelPositions(bars.size() > 8 ? CategoryLabelPositions.UP_45 : CategoryLabelPositions.STANDARD);
+        NumberAxis values = new NumberAxis(unit);
+        ChartAxes.applyNiceScale(values, 0, max * 1.05, false);
+        CategoryPlot plot = new CategoryPlot(data, categories, values, renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(new Color(0xdddddd));
+        JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 16), plot, true);
+        chart.setBackgroundPaint(Color.WHITE);
+        return chart;
     }
 
-    /** Writes a PNG sized to the number of bars, atomically. */
+    /** The value axis' tick labels as drawn. */
+    public List<String> valueTickLabels() {
+        JFreeChart c = build();
+        return ChartAxes.tickLabels(c, c.getCategoryPlot().getRangeAxis());
+    }
+
+    /** Writes the chart as an 800×500 PNG (folders created, written atomically). */
     public void writePng(Path file) {
-        Png.writeAtomically(render(Math.max(640, 90 * bars.size() + 160), 480), file);
+        ChartAxes.writePng(build(), file);
     }
 }

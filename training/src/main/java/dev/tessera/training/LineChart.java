@@ -1,37 +1,61 @@
 package dev.tessera.training;
 
 import java.awt.BasicStroke;
+import java.awt.Graphics2D;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import org.jfree.chart.axis.NumberTick;
+import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.chart.ui.TextAnchor;
 import java.awt.Color;
 import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.geom.Path2D;
-import java.awt.image.BufferedImage;
+import java.awt.Shape;
+import java.awt.geom.Ellipse2D;
+import java.awt.geom.Rectangle2D;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogarithmicAxis;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.ValueAxis;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
 
 /**
- * Draws line series (loss curves and the like) to a PNG with Java2D, headless. Written
- * atomically: a temporary file renamed over the target.
+ * Line charts (loss curves and the like) drawn with JFreeChart to an 800×500 PNG, headless,
+ * written atomically. Axes get "nice" ticks (1, 2 or 5 × 10^k, at most three significant
+ * digits), the x axis integer ticks unless {@link #fractionalX()}; the y axis can be
+ * logarithmic. Series differ in colour and line style; {@link #points} marks values without a line.
  *
  * <pre>{@code
- * new LineChart("Training loss", "step", "loss")
+ * new LineChart("run-1 (lora): loss", "step", "loss")
  *     .series("train", steps, losses)
- *     .series("eval", evalSteps, evalLosses)
+ *     .points("train (logged)", loggedSteps, loggedLosses)
+ *     .series("eval", evalSteps, evalLosses, true)
  *     .writePng(Path.of("runs/demo/loss.png"));
  * }</pre>
  */
 public final class LineChart {
-    private static final Color[] PALETTE = {
+    static final Color[] PALETTE = {
         new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728),
         new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f)
     };
+    /** Dash patterns so series stay apart in grey print and where they overlap: solid, dashed, dotted, dash-dot. */
+    private static final float[][] DASHES = {null, {10f, 5f}, {2f, 4f}, {10f, 4f, 2f, 4f}, {18f, 6f}, {4f, 4f}};
+    private static final Shape[] SHAPES = {
+        new Ellipse2D.Double(-3.5, -3.5, 7, 7), new Rectangle2D.Double(-3, -3, 6, 6), new Ellipse2D.Double(-2.5, -2.5, 5, 5)
+    };
 
-    private record Series(String name, double[] x, double[] y) {}
+    /** line: a line through every value; markers: with a shape at each value; points: shapes only, in the previous series' colour. */
+    private record Series(String name, double[] x, double[] y, boolean line, boolean markers, boolean sameColourAsPrevious) {}
 
     private final String title, xLabel, yLabel;
     private final List<Series> series = new ArrayList<>();
+    private boolean logY;
+    private boolean integerX = true;
 
     public LineChart(String title, String xLabel, String yLabel) {
         this.title = title;
@@ -39,120 +63,164 @@ public final class LineChart {
         this.yLabel = yLabel;
     }
 
-    /** Adds a series; x and y must have the same length. */
+    /** Adds a line through (x, y); x and y must have the same length; non-finite values are left out. */
     public LineChart series(String name, double[] x, double[] y) {
-        if (x.length != y.length) {
-            throw new IllegalArgumentException("series " + name + ": " + x.length + " x values but " + y.length + " y values");
-        }
-        series.add(new Series(name, x.clone(), y.clone()));
+        return add(new Series(name, check(name, x, y), y.clone(), true, false, false));
+    }
+
+    /** Adds a line with a marker at every value. */
+    public LineChart series(String name, double[] x, double[] y, boolean markers) {
+        return add(new Series(name, check(name, x, y), y.clone(), true, markers, false));
+    }
+
+    /** Marks values without a line, in the colour of the series added before (e.g. the logged steps of a curve). */
+    public LineChart points(String name, double[] x, double[] y) {
+        return add(new Series(name, check(name, x, y), y.clone(), false, true, !series.isEmpty()));
+    }
+
+    /** A logarithmic y axis (losses spanning decades). */
+    public LineChart logY(boolean on) {
+        logY = on;
         return this;
     }
 
-    /** Renders to an image of the given size. */
-    public BufferedImage render(int width, int height) {
-        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, width, height);
-        int left = 70, right = 20, top = 40, bottom = 50;
-        int pw = width - left - right, ph = height - top - bottom;
-
-        double minX = Double.POSITIVE_INFINITY, maxX = Double.NEGATIVE_INFINITY;
-        double minY = Double.POSITIVE_INFINITY, maxY = Double.NEGATIVE_INFINITY;
-        for (Series s : series) {
-            for (int i = 0; i < s.x.length; i++) {
-                if (Double.isFinite(s.x[i]) && Double.isFinite(s.y[i])) {
-                    minX = Math.min(minX, s.x[i]);
-                    maxX = Math.max(maxX, s.x[i]);
-                    minY = Math.min(minY, s.y[i]);
-                    maxY = Math.max(maxY, s.y[i]);
-                }
-            }
-        }
-        if (minX > maxX) {
-            minX = 0;
-            maxX = 1;
-            minY = 0;
-            maxY = 1;
-        }
-        if (maxX == minX) {
-            maxX = minX + 1;
-        }
-        if (maxY == minY) {
-            maxY = minY + Math.max(1e-6, Math.abs(minY) * 0.1);
-        }
-        double padY = (maxY - minY) * 0.05;
-        minY -= padY;
-        maxY += padY;
-
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-        g.setColor(Color.BLACK);
-        g.drawString(title, left, 25);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        // grid and ticks
-        for (int i = 0; i <= 5; i++) {
-            int yPix = top + ph - i * ph / 5;
-            double yv = minY + (maxY - minY) * i / 5;
-            g.setColor(new Color(0xe0e0e0));
-            g.drawLine(left, yPix, left + pw, yPix);
-            g.setColor(Color.DARK_GRAY);
-            g.drawString(format(yv), 5, yPix + 4);
-            int xPix = left + i * pw / 5;
-            double xv = minX + (maxX - minX) * i / 5;
-            g.drawString(format(xv), xPix - 10, top + ph + 18);
-        }
-        g.setColor(Color.BLACK);
-        g.drawRect(left, top, pw, ph);
-        g.drawString(xLabel, left + pw / 2 - 15, height - 10);
-        g.rotate(-Math.PI / 2);
-        g.drawString(yLabel, -(top + ph / 2) - 15, 14);
-        g.rotate(Math.PI / 2);
-
-        g.setStroke(new BasicStroke(2f));
-        for (int si = 0; si < series.size(); si++) {
-            Series s = series.get(si);
-            g.setColor(PALETTE[si % PALETTE.length]);
-            Path2D path = new Path2D.Double();
-            boolean started = false;
-            for (int i = 0; i < s.x.length; i++) {
-                if (!Double.isFinite(s.x[i]) || !Double.isFinite(s.y[i])) {
-                    continue;
-                }
-                double px = left + (s.x[i] - minX) / (maxX - minX) * pw;
-                double py = top + ph - (s.y[i] - minY) / (maxY - minY) * ph;
-                if (!started) {
-                    path.moveTo(px, py);
-                    started = true;
-                } else {
-                    path.lineTo(px, py);
-                }
-                if (s.x.length == 1) {
-                    g.fillOval((int) px - 3, (int) py - 3, 6, 6);
-                }
-            }
-            g.draw(path);
-            // legend
-            int ly = top + 15 + si * 16;
-            g.fillRect(left + pw - 130, ly - 8, 14, 4);
-            g.setColor(Color.BLACK);
-            g.drawString(s.name, left + pw - 110, ly - 2);
-        }
-        g.dispose();
-        return img;
+    /** x values that are not counts (e.g. an epoch fraction): ticks may fall between integers. */
+    public LineChart fractionalX() {
+        integerX = false;
+        return this;
     }
 
-    /** Writes an 800×500 PNG atomically. */
+    private LineChart add(Series s) {
+        series.add(s);
+        return this;
+    }
+
+    private static double[] check(String name, double[] x, double[] y) {
+        if (x.length != y.length) {
+            throw new IllegalArgumentException("series " + name + ": " + x.length + " x values but " + y.length + " y values");
+        }
+        return x.clone();
+    }
+
+    /** The chart as JFreeChart lays it out (tests read its axes). */
+    public JFreeChart build() {
+        XYSeriesCollection data = new XYSeriesCollection();
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer();
+        double xMin = Double.POSITIVE_INFINITY, xMax = Double.NEGATIVE_INFINITY;
+        double yMin = Double.POSITIVE_INFINITY, yMax = Double.NEGATIVE_INFINITY;
+        int colour = -1, lineStyle = 0;
+        for (int i = 0; i < series.size(); i++) {
+            Series s = series.get(i);
+            XYSeries xy = new XYSeries(s.name, false, true);
+            for (int k = 0; k < s.x.length; k++) {
+                if (Double.isFinite(s.x[k]) && Double.isFinite(s.y[k]) && (!logY || s.y[k] > 0)) {
+                    xy.add(s.x[k], s.y[k]);
+                    xMin = Math.min(xMin, s.x[k]);
+                    xMax = Math.max(xMax, s.x[k]);
+                    yMin = Math.min(yMin, s.y[k]);
+                    yMax = Math.max(yMax, s.y[k]);
+                }
+            }
+            data.addSeries(xy);
+            if (!s.sameColourAsPrevious) {
+                colour++;
+            }
+            renderer.setSeriesPaint(i, PALETTE[Math.floorMod(colour, PALETTE.length)]);
+            renderer.setSeriesLinesVisible(i, s.line);
+            renderer.setSeriesShapesVisible(i, s.markers);
+            renderer.setSeriesShape(i, SHAPES[i % SHAPES.length]);
+            if (s.line) {
+                float[] dash = DASHES[lineStyle++ % DASHES.length];
+                renderer.setSeriesStroke(i, dash == null ? new BasicStroke(2f)
+                        : new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 1f, dash, 0f));
+            }
+        }
+        NumberAxis x = new NumberAxis(xLabel);
+        ChartAxes.applyNiceScale(x, xMin, xMax, integerX);
+        ValueAxis y;
+        if (logY) {
+            LogarithmicAxis log = new NiceLogAxis(yLabel + " (log scale)");
+            log.setStrictValuesFlag(false);
+            log.setAutoRange(false);
+            double lo = Double.isFinite(yMin) ? Math.pow(10, Math.floor(Math.log10(yMin) * 10) / 10) : 0.1;
+            double hi = Double.isFinite(yMax) ? Math.pow(10, Math.ceil(Math.log10(yMax) * 10) / 10) : 10;
+            log.setRange(lo, Math.max(hi, lo * 1.5));
+            y = log;
+        } else {
+            NumberAxis lin = new NumberAxis(yLabel);
+            ChartAxes.applyNiceScale(lin, yMin, yMax, false);
+            y = lin;
+        }
+        XYPlot plot = new XYPlot(data, x, y, renderer);
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(new Color(0xdddddd));
+        plot.setRangeGridlinePaint(new Color(0xdddddd));
+        JFreeChart chart = new JFreeChart(title, new Font("SansSerif", Font.BOLD, 16), plot, true);
+        chart.setBackgroundPaint(Color.WHITE);
+        return chart;
+    }
+
+    /**
+     * A log axis labelled at 1, 2 and 5 × 10^k (every integer multiple within one decade, nice
+     * linear steps within a narrower range), never more than three significant digits.
+     */
+    private static final class NiceLogAxis extends LogarithmicAxis {
+        NiceLogAxis(String label) {
+            super(label);
+        }
+
+        @Override
+        @SuppressWarnings("rawtypes")
+        protected List refreshTicksVertical(Graphics2D g2, Rectangle2D dataArea, RectangleEdge edge) {
+            List<NumberTick> ticks = new ArrayList<>();
+            for (double v : values(getLowerBound(), getUpperBound())) {
+                ticks.add(new NumberTick(v, label(v), TextAnchor.CENTER_RIGHT, TextAnchor.CENTER_RIGHT, 0.0));
+            }
+            return ticks;
+        }
+
+        static List<Double> values(double lo, double hi) {
+            List<Double> out = new ArrayList<>();
+            double[] multiples = hi / lo >= 10 ? new double[] {1, 2, 5} : new double[] {1, 2, 3, 4, 5, 6, 7, 8, 9};
+            for (int k = (int) Math.floor(Math.log10(lo)); k <= (int) Math.ceil(Math.log10(hi)); k++) {
+                for (double m : multiples) {
+                    double v = m * Math.pow(10, k);
+                    if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) {
+                        out.add(v);
+                    }
+                }
+            }
+            if (out.size() < 3) {
+                out.clear();
+                ChartAxes.Scale s = ChartAxes.niceScale(lo, hi, false);
+                for (double v = s.lo(); v <= hi * (1 + 1e-9); v += s.step()) {
+                    if (v >= lo * (1 - 1e-9)) {
+                        out.add(v);
+                    }
+                }
+            }
+            return out;
+        }
+
+        static String label(double v) {
+            return new BigDecimal(v).round(new MathContext(3)).stripTrailingZeros().toPlainString();
+        }
+    }
+
+    /** The x axis' tick labels as drawn. */
+    public List<String> xTickLabels() {
+        JFreeChart c = build();
+        return ChartAxes.tickLabels(c, c.getXYPlot().getDomainAxis());
+    }
+
+    /** The y axis' tick labels as drawn. */
+    public List<String> yTickLabels() {
+        JFreeChart c = build();
+        return ChartAxes.tickLabels(c, c.getXYPlot().getRangeAxis());
+    }
+
+    /** Writes the chart as an 800×500 PNG (folders created, written atomically). */
     public void writePng(Path file) {
-        Png.writeAtomically(render(800, 500), file);
-    }
-
-    private static String format(double v) {
-        double a = Math.abs(v);
-        if (a != 0 && (a < 1e-3 || a >= 1e5)) {
-            return String.format("%.2e", v);
-        }
-        return a >= 10 ? String.format("%.0f", v) : a >= 1 ? String.format("%.2f", v) : String.format("%.3f", v);
+        ChartAxes.writePng(build(), file);
     }
 }

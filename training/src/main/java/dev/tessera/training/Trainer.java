@@ -111,6 +111,11 @@ public final class Trainer {
     /** What a run produced. */
     public record TrainingResult(long steps, double finalTrainLoss, Double evalLoss, Double evalPerplexity,
                                  List<Double> stepLosses, Path outputDir, List<Double> stepSeconds) {
+        /** The mean loss over the run's steps, as Hugging Face's {@code train_loss}; NaN when no step had a loss. */
+        public double trainLoss() {
+            return stepLosses.stream().mapToDouble(Double::doubleValue).filter(Double::isFinite).average().orElse(Double.NaN);
+        }
+
         /** The median wall time of this run's optimizer steps, in seconds (NaN when none ran). */
         public double medianStepSeconds() {
             if (stepSeconds.isEmpty()) {
@@ -247,14 +252,20 @@ public final class Trainer {
                     ObjectNode line = JSON.createObjectNode();
                     line.put("step", state.step);
                     line.put("epoch", epochOf(loader));
-                    line.put("loss", outcome.loss);
+                    putNumber(line, "loss", outcome.loss);
                     line.put("lr", lr);
-                    line.put("grad_norm", outcome.gradNorm);
+                    putNumber(line, "grad_norm", outcome.gradNorm);
                     line.put("tokens_per_s", tokensSinceLog / Math.max(seconds, 1e-9));
                     line.put("step_s", outcome.seconds);
                     line.put("peak_rss_bytes", MemoryUsage.peakRssBytes());
                     line.put("peak_live_bytes", MemoryUsage.peakLiveBytes());
-                    if (store != null) {
+                    if (store != null && store.pages() == 0 && !state.notedNothingPaged) {
+                        // every state tensor is below the paging threshold: say it once rather than log zeros
+                        System.err.printf("note: --optimizer %s pages nothing here: every optimizer state tensor has fewer than %,d values "
+                                + "(bitsandbytes' threshold), so all of it stays in memory%n", args.optim, PagedAdamW.DEFAULT_MIN_PAGED_VALUES);
+                        state.notedNothingPaged = true;
+                    }
+                    if (store != null && store.pages() > 0) {
                         // paged optimizers: pages copied between the fast and the slow tier so far
                         line.put("pages_moved", store.pagesIn() + store.pagesOut());
                         line.put("paged_state_bytes", (long) store.pages() * store.pageBytes());
@@ -277,7 +288,7 @@ public final class Trainer {
                     model.train(true);
                     ObjectNode line = JSON.createObjectNode();
                     line.put("step", state.step);
-                    line.put("eval_loss", e);
+                    putNumber(line, "eval_loss", e);
                     log.write(JSON.writeValueAsString(line));
                     log.newLine();
                     log.flush();
@@ -296,19 +307,29 @@ public final class Trainer {
                 evalLoss = evaluate();
                 ObjectNode line = JSON.createObjectNode();
                 line.put("step", state.step);
-                line.put("eval_loss", evalLoss);
-                line.put("eval_perplexity", Math.exp(evalLoss));
+                putNumber(line, "eval_loss", evalLoss);
+                putNumber(line, "eval_perplexity", Math.exp(evalLoss));
                 log.write(JSON.writeValueAsString(line));
                 log.newLine();
                 state.history.add(line);
             }
             saver.save(args.outputDir);
-            drawLossCurve(state.history, args.outputDir.resolve("loss.png"));
+            writeLossChart(state);
             double last = state.stepLosses.isEmpty() ? Double.NaN : state.stepLosses.get(state.stepLosses.size() - 1);
             return new TrainingResult(state.step, last, evalLoss, evalLoss == null ? null : Math.exp(evalLoss),
                     List.copyOf(state.stepLosses), args.outputDir, List.copyOf(state.stepSeconds));
         } catch (IOException e) {
             throw new TesseraException(metrics + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** loss.png; a machine that cannot draw (no fonts) gets a one-line warning, not a failed run. */
+    private void writeLossChart(RunState state) {
+        try {
+            lossChart(args.runName(), state.stepLosses, state.history, args.lossChartLogScale)
+                    .writePng(args.outputDir.resolve("loss.png"));
+        } catch (TesseraException e) {
+            System.err.println("warning: no loss chart: " + e.getMessage());
         }
     }
 
@@ -484,6 +505,16 @@ public final class Trainer {
         List<Double> stepLosses = new ArrayList<>();
         List<Double> stepSeconds = new ArrayList<>(); // this process's steps only (not those before a resume)
         List<ObjectNode> history = new ArrayList<>();
+        boolean notedNothingPaged;
+    }
+
+    /** JSON has no NaN or infinity: such a value is written as null (a step with no labelled token has no loss). */
+    private static void putNumber(ObjectNode line, String key, double v) {
+        if (Double.isFinite(v)) {
+            line.put(key, v);
+        } else {
+            line.putNull(key);
+        }
     }
 
     private void saveCheckpoint(Map<String, Tensor> trainable, Optimizer optimizer, DataLoader loader, RunState state) {
@@ -506,6 +537,8 @@ public final class Trainer {
                     rng.add(v);
                 }
             }
+            ObjectNode run = json.putObject("run");
+            args.runDescription.forEach(run::put);
             ArrayNode losses = json.putArray("step_losses");
             state.stepLosses.forEach(losses::add);
             ArrayNode hist = json.putArray("log_history");
@@ -571,6 +604,21 @@ public final class Trainer {
         }
     }
 
+    /** The run description a checkpoint folder was saved with ({@link TrainingArguments#runDescription}); empty if none. */
+    public static Map<String, String> runDescription(Path checkpoint) {
+        Path stateFile = checkpoint.resolve("trainer_state.json");
+        try {
+            var run = JSON.readTree(stateFile.toFile()).get("run");
+            Map<String, String> out = new java.util.LinkedHashMap<>();
+            if (run != null && run.isObject()) {
+                run.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+            }
+            return out;
+        } catch (IOException e) {
+            throw new TesseraException(stateFile + ": cannot read the checkpoint's state: " + e.getMessage(), e);
+        }
+    }
+
     private static void deleteRecursively(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;
@@ -582,22 +630,32 @@ public final class Trainer {
         }
     }
 
-    static void drawLossCurve(List<ObjectNode> history, Path png) {
-        List<double[]> trainPts = new ArrayList<>(), evalPts = new ArrayList<>();
+    /**
+     * loss.png: the training loss of every step as a line, the logged steps marked on it, and the
+     * eval loss when there is one; titled with the run's name.
+     */
+    static LineChart lossChart(String runName, List<Double> stepLosses, List<ObjectNode> history, boolean logScale) {
+        List<double[]> logged = new ArrayList<>(), evalPts = new ArrayList<>();
         for (ObjectNode n : history) {
-            if (n.has("loss")) {
-                trainPts.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
+            if (n.has("loss") && n.get("loss").isNumber()) {
+                logged.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
             }
-            if (n.has("eval_loss")) {
+            if (n.has("eval_loss") && n.get("eval_loss").isNumber()) {
                 evalPts.add(new double[] {n.get("step").asDouble(), n.get("eval_loss").asDouble()});
             }
         }
-        LineChart chart = new LineChart("Loss", "step", "loss");
-        chart.series("train", col(trainPts, 0), col(trainPts, 1));
-        if (!evalPts.isEmpty()) {
-            chart.series("eval", col(evalPts, 0), col(evalPts, 1));
+        double[] steps = new double[stepLosses.size()], losses = new double[stepLosses.size()];
+        for (int i = 0; i < steps.length; i++) {
+            steps[i] = i + 1;
+            losses[i] = stepLosses.get(i);
         }
-        chart.writePng(png);
+        LineChart chart = new LineChart(runName + ": loss", "step", "loss").logY(logScale)
+                .series("train (every step)", steps, losses)
+                .points("train (logged steps)", col(logged, 0), col(logged, 1));
+        if (!evalPts.isEmpty()) {
+            chart.series("eval", col(evalPts, 0), col(evalPts, 1), true);
+        }
+        return chart;
     }
 
     private static double[] col(List<double[]> pts, int i) {

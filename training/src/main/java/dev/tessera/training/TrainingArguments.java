@@ -48,6 +48,15 @@ public final class TrainingArguments {
     public long pagedFastBudgetBytes = 256L << 20;
     /** A checkpoint folder to continue from. */
     public Path resumeFromCheckpoint;
+    /** The run's name in charts (Hugging Face's run_name); null: the output folder's name. */
+    public String runName;
+    /** A logarithmic loss axis in loss.png. */
+    public boolean lossChartLogScale;
+    /**
+     * What a checkpoint's run was (e.g. the command line's method, rank, data file, batch size),
+     * stored in trainer_state.json as "run" so a resume of a different run can be refused early.
+     */
+    public java.util.Map<String, String> runDescription = java.util.Map.of();
     /** Progress bar on stderr. */
     public boolean progress = true;
 
@@ -128,6 +137,17 @@ public final class TrainingArguments {
 
     public TrainingArguments resumeFrom(Path checkpoint) {
         resumeFromCheckpoint = checkpoint;
+        return this;
+    }
+
+    /** The name charts show: {@link #runName}, else the output folder's name. */
+    public String runName() {
+        return runName != null ? runName : outputDir.toAbsolutePath().normalize().getFileName() == null ? "run"
+                : outputDir.toAbsolutePath().normalize().getFileName().toString();
+    }
+
+    public TrainingArguments runName(String v) {
+        runName = v;
         return this;
     }
 

@@ -9,12 +9,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code tessera bench gemm|train}: measurements printed as one JSON line. */
-@Command(name = "bench", description = "Benchmarks: GEMM throughput, training step time.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks: GEMM throughput, training step time.",
         subcommands = {BenchCommand.Gemm.class, BenchTrain.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {
-        throw new UsageException("bench needs a subcommand: gemm or train");
+        throw new UsageException("bench needs a subcommand: gemm or train (see 'tessera bench --help')");
     }
 
     @Command(name = "gemm", mixinStandardHelpOptions = true, description = "Time C = A·B in F32; prints {\"m\",\"n\",\"k\",\"gflops\"} (median of the repeats).")
@@ -22,13 +22,13 @@ public final class BenchCommand implements Runnable {
         @Mixin
         CommonOptions common;
 
-        @Option(names = "--m", required = true)
+        @Option(names = "--m", required = true, description = "Rows of A and C.")
         int m;
 
-        @Option(names = "--n", required = true)
+        @Option(names = "--n", required = true, description = "Columns of B and C.")
         int n;
 
-        @Option(names = "--k", required = true)
+        @Option(names = "--k", required = true, description = "Columns of A, rows of B.")
         int k;
 
         @Option(names = "--trans-a", description = "A is given transposed ([k, m] in memory).")
@@ -37,7 +37,7 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--trans-b", description = "B is given transposed ([n, k] in memory).")
         boolean transB;
 
-        @Option(names = "--repeat", defaultValue = "10")
+        @Option(names = "--repeat", defaultValue = "10", description = "Timed repetitions after warm-up (default: ${DEFAULT-VALUE}).")
         int repeat;
 
         @Override

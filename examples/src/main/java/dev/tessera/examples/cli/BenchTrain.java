@@ -35,31 +35,31 @@ public final class BenchTrain implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model folder to time.")
     Path model;
 
-    @Option(names = "--method", required = true, paramLabel = "full|lora|qlora")
+    @Option(names = "--method", required = true, paramLabel = "full|lora|qlora", description = "What to train.")
     String method;
 
-    @Option(names = "--r", defaultValue = "8")
+    @Option(names = "--r", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
     int r;
 
-    @Option(names = "--target-modules", split = ",", paramLabel = "a,b")
+    @Option(names = "--target-modules", split = ",", paramLabel = "a,b", description = "Modules to adapt (default: PEFT's per architecture).")
     List<String> targetModules;
 
-    @Option(names = "--batch-size", required = true)
+    @Option(names = "--batch-size", required = true, description = "Rows per step.")
     int batchSize;
 
-    @Option(names = "--seq-len", required = true)
+    @Option(names = "--seq-len", required = true, description = "Tokens per row (random ids).")
     int seqLen;
 
-    @Option(names = "--steps", required = true)
+    @Option(names = "--steps", required = true, description = "Timed steps.")
     int steps;
 
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--seed", defaultValue = "0")
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the random tokens (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--gradient-checkpointing", description = "Recompute each block in backward to save memory.")

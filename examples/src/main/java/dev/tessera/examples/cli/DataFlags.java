@@ -15,7 +15,7 @@ public final class DataFlags {
             description = "Row format (default: detected from the first row).")
     String format;
 
-    @Option(names = "--max-length", paramLabel = "N", description = "Truncate examples to N tokens (default: 1024).")
+    @Option(names = "--max-length", paramLabel = "N", description = "Truncate examples to N tokens (default: the smaller of 1024 and the model's context length).")
     Integer maxLength;
 
     @Option(names = "--chat-template", paramLabel = "NAME", description = "chatml, llama-2, llama-3, zephyr or alpaca (default: the model's own, else chatml).")
@@ -28,8 +28,11 @@ public final class DataFlags {
     @Option(names = "--skip-bad-rows", description = "Skip rows that cannot be read (and report how many) instead of failing.")
     boolean skipBadRows;
 
-    /** The options for data read with {@code tokenizer}; the chat template falls back to the model folder's own. */
-    DataOptions options(Tokenizer tokenizer, Path modelDir) {
+    /**
+     * The options for data read with {@code tokenizer}; the chat template falls back to the model
+     * folder's own, the maximum length to the smaller of 1024 and the model's {@code contextLength}.
+     */
+    DataOptions options(Tokenizer tokenizer, Path modelDir, int contextLength) {
         DataOptions o = DataOptions.defaults();
         if (chatTemplate != null) {
             if (!ChatTemplate.names().contains(chatTemplate)) {
@@ -48,7 +51,12 @@ public final class DataFlags {
             if (maxLength < 2) {
                 throw new UsageException("--max-length must be >= 2, got " + maxLength);
             }
+            if (contextLength > 0 && maxLength > contextLength) {
+                throw new UsageException("--max-length " + maxLength + " is longer than the model's context of " + contextLength + " tokens");
+            }
             o = o.withMaxLength(maxLength);
+        } else if (contextLength > 0) {
+            o = o.withMaxLength(Math.min(DataOptions.DEFAULT_MAX_LENGTH, contextLength));
         }
         if (completionOnly != null) {
             o = o.withCompletionOnly(completionOnly);

@@ -6,6 +6,8 @@ import dev.tessera.examples.Tessera.UsageException;
 import dev.tessera.nn.KvCache;
 import dev.tessera.nn.generate.GenerationConfig;
 import dev.tessera.nn.generate.Generator;
+import dev.tessera.training.data.ChatTemplate;
+import dev.tessera.training.data.GenerationPrompt;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -14,7 +16,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code tessera generate}: continues a prompt; greedy at temperature 0. */
-@Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate a continuation of a prompt (greedy at temperature 0).")
+@Command(name = "generate", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = "Generate a continuation of a prompt (greedy at temperature 0); stops at the model's EOS.")
 public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -57,20 +60,33 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--print-ids", description = "Print the new token ids as a JSON array instead of text.")
     boolean printIds;
 
+    @Option(names = "--template", defaultValue = "none", paramLabel = "none|alpaca|chat",
+            description = "Wrap --prompt as training wrapped its rows: alpaca (### Instruction: ... ### Response:), "
+                    + "chat (the model's chat template, else ChatML, with the generation prompt), none (default: as given).")
+    String template;
+
+    @Option(names = "--keep-special-tokens", description = "Show special tokens such as <|endoftext|> in the text (default: left out, as skip_special_tokens=True).")
+    boolean keepSpecialTokens;
+
     /** Decodes through the PEFT model when there is one, so prefix and prompt adapters take part. */
     static Generator generator(LoadedModel lm) {
-        if (lm.peft == null) {
-            return new Generator(lm.base);
+        return generator(lm.base, lm.peft);
+    }
+
+    /** The base model's generator, or the PEFT model's when {@code peft} is not null. */
+    public static Generator generator(dev.tessera.nn.models.CausalLM base, dev.tessera.nn.peft.PeftModel peft) {
+        if (peft == null) {
+            return new Generator(base);
         }
-        return new Generator(lm.base, null, new Generator.Decoder() {
+        return new Generator(base, null, new Generator.Decoder() {
             @Override
             public KvCache newCache(int batch, int capacity) {
-                return lm.peft.newCache(batch, capacity);
+                return peft.newCache(batch, capacity);
             }
 
             @Override
             public Tensor nextTokenLogits(Tensor ids, KvCache cache) {
-                Tensor logits = lm.peft.logits(ids, cache);                 // [1, T, V]
+                Tensor logits = peft.logits(ids, cache);                 // [1, T, V]
                 return logits.narrow(1, logits.size(1) - 1, 1);
             }
         });
@@ -84,8 +100,15 @@ public final class GenerateCommand implements Callable<Integer> {
         if (temperature < 0 || topK < 0 || topP <= 0 || topP > 1) {
             throw new UsageException("need --temperature >= 0, --top-k >= 0 and 0 < --top-p <= 1");
         }
+        if (!GenerationPrompt.TEMPLATES.contains(template)) {
+            throw new UsageException("--template: expected none, alpaca or chat, got '" + template + "'");
+        }
+        if (prompt.ids != null && !template.equals("none")) {
+            throw new UsageException("--template " + template + " wraps --prompt text; --prompt-ids are used as given");
+        }
         LoadedModel lm = LoadedModel.loadFrozen(model, adapter, torchDtype.dtype(), common.device());
-        int[] ids = prompt.ids != null ? TokenizeCommand.parseIds("--prompt-ids", prompt.ids) : lm.tokenizer.encode(prompt.text);
+        int[] ids = prompt.ids != null ? TokenizeCommand.parseIds("--prompt-ids", prompt.ids)
+                : GenerationPrompt.encode(template, prompt.text, lm.tokenizer, chatTemplateOf(model));
         if (ids.length == 0) {
             throw new UsageException("the prompt is empty");
         }
@@ -107,7 +130,34 @@ public final class GenerateCommand implements Callable<Integer> {
         try (var ng = Autograd.noGrad()) {
             out = generator(lm).generate(ids, config);
         }
-        System.out.println(printIds ? TokenizeCommand.jsonArray(out) : lm.tokenizer.decode(out));
+        System.out.println(printIds ? TokenizeCommand.jsonArray(out)
+                : lm.tokenizer.decode(keepSpecialTokens ? out : withoutSpecialTokens(out, lm)));
         return 0;
+    }
+
+    /** The ids without BOS, EOS and padding (the model config's and the tokenizer's), as decode(skip_special_tokens=True). */
+    static int[] withoutSpecialTokens(int[] ids, LoadedModel lm) {
+        java.util.Set<Integer> special = new java.util.HashSet<>();
+        lm.tokenizer.bosId().ifPresent(special::add);
+        lm.tokenizer.eosId().ifPresent(special::add);
+        lm.tokenizer.padId().ifPresent(special::add);
+        for (int e : lm.base.config().eosTokenIds()) {
+            special.add(e);
+        }
+        return java.util.Arrays.stream(ids).filter(id -> !special.contains(id)).toArray();
+    }
+
+    /** The model folder's own chat template, if it has one. */
+    private static ChatTemplate chatTemplateOf(Path modelDir) {
+        Path config = modelDir.resolve("tokenizer_config.json");
+        try {
+            if (java.nio.file.Files.isRegularFile(config) && (java.nio.file.Files.readString(config).contains("\"chat_template\"")
+                    || java.nio.file.Files.isRegularFile(modelDir.resolve("chat_template.jinja")))) {
+                return ChatTemplate.fromTokenizerConfig(config);
+            }
+        } catch (java.io.IOException e) {
+            return null;
+        }
+        return null;
     }
 }

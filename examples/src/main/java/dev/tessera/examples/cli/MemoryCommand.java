@@ -139,6 +139,15 @@ public final class MemoryCommand implements Callable<Integer> {
         return rows;
     }
 
+    /** The memory chart of the table's rows: one stacked bar per model size and method. */
+    static BarChart chart(List<Row> rows) {
+        BarChart chart = new BarChart("Fine-tuning memory by method (activations excluded)", "GiB", List.of("weights", "gradients", "optimizer"));
+        for (Row row : rows) {
+            chart.bar(row.size, row.method, row.weights, row.gradients, row.optimizer);
+        }
+        return chart;
+    }
+
     @Override
     public Integer call() {
         common.apply();
@@ -173,12 +182,8 @@ public final class MemoryCommand implements Callable<Integer> {
                     row.weights, row.gradients, row.optimizer, row.sum());
         }
         System.out.println("(LoRA r=" + r + " on " + String.join(",", targets) + "; activations not included)");
-        BarChart chart = new BarChart("Fine-tuning memory (activations excluded)", "GiB", List.of("weights", "gradients", "optimizer"));
-        for (Row row : all) {
-            chart.bar(row.size, row.method, row.weights, row.gradients, row.optimizer);
-        }
         Path png = output.resolve("memory.png");
-        chart.writePng(png);
+        chart(all).writePng(png);
         System.out.println("wrote " + png);
         return 0;
     }

@@ -45,9 +45,20 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (blocksize < 32 || blocksize > 4096 || Integer.bitCount(blocksize) != 1) {
             throw new UsageException("--blocksize: expected a power of two in 32..4096, got " + blocksize);
         }
-        QuantizedModels.quantize(model, output, type, blocksize, doubleQuant);
-        System.out.printf("{\"model\": \"%s\", \"output\": \"%s\", \"weights_bytes_before\": %d, \"weights_bytes_after\": %d}%n",
-                esc(model), esc(output), safetensorsBytes(model), safetensorsBytes(output));
+        if (!java.nio.file.Files.isDirectory(model)) {
+            throw new dev.tessera.core.TesseraException("--model " + model + ": no such folder");
+        }
+        if (java.nio.file.Files.exists(output) && !java.nio.file.Files.isDirectory(output)) {
+            throw new dev.tessera.core.TesseraException("--output " + output + ": is a file, expected a folder");
+        }
+        QuantizedModels.FolderSummary summary = QuantizedModels.quantize(model, output, type, blocksize, doubleQuant);
+        int layers = summary.quantized().size() + summary.kept().size();
+        System.err.printf("quantize: %d of %d linear layers to %s; kept in full precision: %s%n", summary.quantized().size(), layers, quant,
+                summary.kept().isEmpty() ? "none" : String.join(", ", summary.kept()) + " (the output head and tied weights stay unquantized, as load_in_4bit)");
+        System.out.printf("{\"model\": \"%s\", \"output\": \"%s\", \"layers_quantized\": %d, \"layers_kept\": [%s], "
+                        + "\"weights_bytes_before\": %d, \"weights_bytes_after\": %d}%n",
+                esc(model), esc(output), summary.quantized().size(),
+                String.join(", ", summary.kept().stream().map(k -> "\"" + k + "\"").toList()), safetensorsBytes(model), safetensorsBytes(output));
         return 0;
     }
 

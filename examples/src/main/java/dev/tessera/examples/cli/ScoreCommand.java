@@ -40,7 +40,7 @@ public final class ScoreCommand implements Callable<Integer> {
     public Integer call() {
         common.apply();
         LoadedModel lm = LoadedModel.loadFrozen(model, adapter, torchDtype.dtype(), common.device());
-        SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model));
+        SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model, lm.base.config().maxPositions()));
         if (ds.skippedRows() > 0) {
             System.err.println("tessera score: skipped " + ds.skippedRows() + " bad rows");
         }

@@ -42,6 +42,11 @@ public enum DataFormat {
                 + Arrays.stream(values()).map(DataFormat::cliName).collect(Collectors.joining("|")));
     }
 
+    /** Whether rows become text through a chat template (--chat-template matters). */
+    public boolean usesChatTemplate() {
+        return this == SHAREGPT || this == MESSAGES;
+    }
+
     /** Whether, by default, only the response/assistant tokens are labelled. */
     boolean completionOnlyByDefault() {
         return this == ALPACA || this == SHAREGPT || this == MESSAGES;

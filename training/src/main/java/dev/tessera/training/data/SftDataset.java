@@ -46,16 +46,24 @@ public final class SftDataset {
     private final int rows;
     private final int skippedRows;
     private final List<String> firstProblems;
+    private final List<Long> skippedLines;
     private final int padId;
+    private final int truncatedRows;
+    private final int droppedUnlabelledRows;
+    private final List<Long> droppedLines;
 
-    private SftDataset(
-            DataFormat format, List<Example> examples, int rows, int skippedRows, List<String> firstProblems, int padId) {
+    private SftDataset(DataFormat format, List<Example> examples, int rows, int skippedRows, List<String> firstProblems,
+                       List<Long> skippedLines, int padId, int truncatedRows, int droppedUnlabelledRows, List<Long> droppedLines) {
         this.format = format;
         this.examples = examples;
         this.rows = rows;
         this.skippedRows = skippedRows;
         this.firstProblems = firstProblems;
+        this.skippedLines = skippedLines;
         this.padId = padId;
+        this.truncatedRows = truncatedRows;
+        this.droppedUnlabelledRows = droppedUnlabelledRows;
+        this.droppedLines = droppedLines;
     }
 
     /**
@@ -65,12 +73,29 @@ public final class SftDataset {
      *     {@link DataOptions#skipBadRows()}), or when no usable row is left
      */
     public static SftDataset load(Path file, Tokenizer tokenizer, DataOptions options) {
+        return load(file, tokenizer, options, false);
+    }
+
+    /**
+     * Reads {@code file} for training: as {@link #load}, but a row with no labelled next-token
+     * prediction (its response truncated away, a chat without an assistant turn) would train on
+     * nothing, so it is dropped and counted ({@link #droppedUnlabelledRows()}), as the rows left
+     * empty are before packing.
+     *
+     * @throws DataException also when no row has a labelled token
+     */
+    public static SftDataset loadForTraining(Path file, Tokenizer tokenizer, DataOptions options) {
+        return load(file, tokenizer, options, true);
+    }
+
+    private static SftDataset load(Path file, Tokenizer tokenizer, DataOptions options, boolean dropUnlabelled) {
         String name = file.toString();
         DataFormat format = options.format();
         SftEncoder encoder = null;
         List<Example> examples = new ArrayList<>();
         List<String> problems = new ArrayList<>();
-        int skipped = 0;
+        List<Long> skippedLines = new ArrayList<>(), droppedLines = new ArrayList<>();
+        int skipped = 0, dropped = 0;
         try (RowReader reader = RowReader.open(file)) {
             if (reader.isPlainText()) {
                 if (format != DataFormat.AUTO && format != DataFormat.TEXT) {
@@ -93,7 +118,15 @@ public final class SftDataset {
                     Row row = raw.text() != null
                             ? new Row.Text(raw.line(), raw.text())
                             : RowParser.parse(format, raw.line(), raw.json());
-                    examples.add(encoder.encode(row));
+                    Example e = encoder.encode(row);
+                    if (dropUnlabelled && e.targetCount() == 0) {
+                        dropped++;
+                        if (droppedLines.size() < PROBLEMS_KEPT) {
+                            droppedLines.add(raw.line());
+                        }
+                    } else {
+                        examples.add(e);
+                    }
                 } catch (RowProblem p) {
                     DataException error = new DataException(name, raw.line(), p.getMessage());
                     if (!options.skipBadRows()) {
@@ -102,9 +135,15 @@ public final class SftDataset {
                     skipped++;
                     if (problems.size() < PROBLEMS_KEPT) {
                         problems.add(error.getMessage());
+                        skippedLines.add(raw.line());
                     }
                 }
             }
+        }
+        if (examples.isEmpty() && dropped > 0) {
+            throw new DataException(name, 0, "nothing to train on: none of the " + dropped + " rows has a labelled token within "
+                    + options.maxLength() + " tokens (a response or assistant turn that survives truncation); "
+                    + "raise --max-length, or give rows a response / assistant turn");
         }
         if (examples.isEmpty()) {
             throw new DataException(name, 0, skipped == 0 ? "no data rows" : "no usable rows (" + skipped + " skipped)");
@@ -112,7 +151,8 @@ public final class SftDataset {
         int rowCount = examples.size();
         List<Example> ready = options.packing() ? Packing.pack(examples, options.maxLength()) : examples;
         return new SftDataset(format, Collections.unmodifiableList(ready), rowCount, skipped,
-                List.copyOf(problems), padIdOf(tokenizer));
+                List.copyOf(problems), List.copyOf(skippedLines), padIdOf(tokenizer),
+                encoder == null ? 0 : encoder.truncatedCount(), dropped, List.copyOf(droppedLines));
     }
 
     private static SftEncoder encoder(DataFormat format, Tokenizer tokenizer, DataOptions options) {
@@ -154,6 +194,26 @@ public final class SftDataset {
     /** The messages of the first few skipped rows, {@code file:line: problem} each. */
     public List<String> firstProblems() {
         return firstProblems;
+    }
+
+    /** The line numbers of the first few skipped rows. */
+    public List<Long> skippedLines() {
+        return skippedLines;
+    }
+
+    /** Rows longer than the maximum length, cut from the right. */
+    public int truncatedRows() {
+        return truncatedRows;
+    }
+
+    /** Rows dropped by {@link #loadForTraining} for having no labelled token. */
+    public int droppedUnlabelledRows() {
+        return droppedUnlabelledRows;
+    }
+
+    /** The line numbers of the first few rows dropped for having no labelled token. */
+    public List<Long> droppedUnlabelledLines() {
+        return droppedLines;
     }
 
     /** The id that pads batches: the tokenizer's pad token, else its EOS (as HF users usually set), else 0. */

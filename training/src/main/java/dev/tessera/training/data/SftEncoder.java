@@ -40,6 +40,7 @@ final class SftEncoder {
     private final boolean completionOnly;
     private final boolean addBos;
     private final int maxLength;
+    private int truncated;
 
     SftEncoder(Tokenizer tokenizer, ChatTemplate chatTemplate, boolean completionOnly, boolean addBos, int maxLength) {
         this.tokenizer = tokenizer;
@@ -140,10 +141,16 @@ final class SftEncoder {
         return ids;
     }
 
+    /** How many examples {@link #truncate} has cut so far. */
+    int truncatedCount() {
+        return truncated;
+    }
+
     private Example truncate(Example e) {
         if (e.length() <= maxLength) {
             return e;
         }
+        truncated++;
         return new Example(Arrays.copyOf(e.inputIds(), maxLength), Arrays.copyOf(e.labels(), maxLength));
     }
 
