@@ -1,6 +1,8 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.Collective;
 import dev.tessera.core.DType;
+import dev.tessera.examples.Tessera;
 import dev.tessera.examples.Tessera.UsageException;
 import dev.tessera.nn.Module;
 import dev.tessera.nn.models.CausalLM;
@@ -18,13 +20,17 @@ import dev.tessera.quant.QuantizedModels;
 import dev.tessera.training.Trainer;
 import dev.tessera.training.TrainingArguments;
 import dev.tessera.training.data.SftDataset;
+import dev.tessera.training.dist.DataParallelLaunch;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code tessera train}: fine-tunes a model folder on a data file with one of the methods of the
@@ -155,9 +161,57 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42")
     long seed;
 
+    @Option(names = "--nproc", paramLabel = "N", description = "Data-parallel on this machine: N ranks through Open MPI's mpirun, "
+            + "each with --batch-size rows (under mpirun the ranks are detected and no flag is needed).")
+    Integer nproc;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
         common.apply();
+        if (nproc != null) {
+            return launchRanks();
+        }
+        Collective collective = DataParallelLaunch.collectiveFromEnvironment();
+        try {
+            int code = train(collective);
+            collective.close();
+            return code;
+        } catch (RuntimeException e) {
+            DataParallelLaunch.abortJobOnError(collective, String.valueOf(e.getMessage()).replace('\n', ' '),
+                    e instanceof UsageException ? 2 : 1);
+            throw e;
+        }
+    }
+
+    /** --nproc N: this command again, without --nproc, as N ranks of mpirun; each rank gets its share of the cores. */
+    private int launchRanks() {
+        if (DataParallelLaunch.underMpirun()) {
+            throw new UsageException("--nproc: this process already runs under mpirun; leave --nproc out");
+        }
+        if (nproc < 1) {
+            throw new UsageException("--nproc must be >= 1, got " + nproc);
+        }
+        List<String> original = spec.root().commandLine().getParseResult().originalArgs();
+        List<String> args = new ArrayList<>();
+        for (int i = 0; i < original.size(); i++) {
+            String a = original.get(i);
+            if (a.equals("--nproc")) {
+                i++;
+            } else if (!a.startsWith("--nproc=")) {
+                args.add(a);
+            }
+        }
+        if (common.threads == null) {
+            args.add("--threads");
+            args.add(Integer.toString(Math.max(1, Runtime.getRuntime().availableProcessors() / nproc)));
+        }
+        return DataParallelLaunch.launchLocally(nproc, DataParallelLaunch.javaCommand(Tessera.class.getName(), args));
+    }
+
+    private int train(Collective collective) {
         String[] b = betas.split(",");
         if (b.length != 2) {
             throw new UsageException("--betas: expected b1,b2, got '" + betas + "'");
@@ -202,7 +256,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         SftDataset train = SftDataset.load(data, tokenizer, options);
         SftDataset eval = evalData == null ? null : SftDataset.load(evalData, tokenizer, options);
-        if (train.skippedRows() > 0) {
+        if (train.skippedRows() > 0 && collective.isMain()) {
             System.err.println("tessera train: skipped " + train.skippedRows() + " bad rows of " + data);
         }
 
@@ -233,7 +287,9 @@ public final class TrainCommand implements Callable<Integer> {
                     }
                 }
                 PeftModel peft = PeftModel.of(base, peftConfig());
-                System.err.println(peft.trainableParametersLine());
+                if (collective.isMain()) {
+                    System.err.println(peft.trainableParametersLine());
+                }
                 loss = Trainer.LossFunction.withPacking(peft::loss, peft::loss);
                 saver = peft::save;
                 trained = peft;
@@ -242,7 +298,10 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Trainer trainer = new Trainer(trained, loss, saver, train.examples(), eval == null ? List.of() : eval.examples(),
                 train.padId(), args, base.dropoutRng());
-        Trainer.TrainingResult result = trainer.train();
+        Trainer.TrainingResult result = trainer.distributed(collective).train();
+        if (!collective.isMain()) {
+            return 0;
+        }
         System.out.printf(Locale.ROOT, "{\"steps\": %d, \"train_loss\": %s, \"eval_loss\": %s, \"output\": \"%s\"}%n",
                 result.steps(), json(result.finalTrainLoss()), result.evalLoss() == null ? "null" : json(result.evalLoss()),
                 output.toString().replace("\\", "\\\\").replace("\"", "\\\""));
