@@ -9,7 +9,6 @@ import dev.tessera.examples.CliTest.Run;
 import dev.tessera.nn.io.SafeTensors;
 import dev.tessera.nn.io.SafeTensorsFile;
 import dev.tessera.training.dist.DataParallelLaunch;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -167,16 +166,7 @@ class DataParallelTest {
     // ------------------------------------------------------------------ helpers
 
     static void assumeOpenMpi() {
-        if (!onPath("mpirun") || Stream.of("/usr/lib/x86_64-linux-gnu/libmpi.so.40", "/usr/lib/aarch64-linux-gnu/libmpi.so.40",
-                "/usr/lib64/openmpi/lib/libmpi.so.40", "/usr/lib/libmpi.so.40").noneMatch(f -> Files.exists(Path.of(f)))
-                && System.getenv("TESSERA_MPI_LIB") == null) {
-            Assumptions.abort("Open MPI is not installed (mpirun or libmpi.so.40 missing): run tools/install-mpi.sh");
-        }
-    }
-
-    static boolean onPath(String program) {
-        String path = System.getenv("PATH");
-        return path != null && Arrays.stream(path.split(File.pathSeparator)).anyMatch(d -> Files.isExecutable(Path.of(d, program)));
+        DataParallelLaunch.openMpiUnavailableReason().ifPresent(reason -> Assumptions.abort(reason + " (tools/install-mpi.sh)"));
     }
 
     /** {@code train --nproc 2 ...} through the CLI of this JVM (the launcher runs mpirun). */

@@ -26,10 +26,16 @@ final class DataParallel {
     static final long BUCKET_ELEMENTS = (25L << 20) / 4;
 
     private final Collective collective;
+    private final long bucketElements;
     private Tensor bucket; // reused every step: all-reduce stays allocation-free after step 1
 
     DataParallel(Collective collective) {
+        this(collective, BUCKET_ELEMENTS);
+    }
+
+    DataParallel(Collective collective, long bucketElements) {
         this.collective = collective;
+        this.bucketElements = bucketElements;
     }
 
     boolean distributed() {
@@ -100,7 +106,7 @@ final class DataParallel {
     }
 
     /**
-     * Sums the gradients over the ranks, in place, in buckets of {@link #BUCKET_ELEMENTS}. A
+     * Sums the gradients over the ranks, in place, in buckets (of {@link #BUCKET_ELEMENTS} unless a test says otherwise). A
      * parameter that got a gradient on some rank but not on this one (no labelled token here)
      * takes part with zeros, so every rank ends with the same gradients.
      */
@@ -131,7 +137,7 @@ final class DataParallel {
             return;
         }
         if (bucket == null) {
-            int size = (int) Math.min(total, BUCKET_ELEMENTS);
+            int size = (int) Math.min(total, bucketElements);
             bucket = Scope.unowned(() -> Tensor.zeros(DType.F32, params.get(0).device(), size));
         }
         long capacity = bucket.numel();

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * How a training process finds its data-parallel job, and the {@code --nproc N} shortcut that
@@ -128,13 +129,10 @@ public final class DataParallelLaunch {
         if (nproc < 1) {
             throw new TesseraException("--nproc must be >= 1, got " + nproc);
         }
-        Path mpirun = findOnPath("mpirun");
-        if (mpirun == null) {
-            throw new TesseraException("--nproc " + nproc + " runs Open MPI's mpirun, which is not on the PATH; " + MpiLibrary.INSTALL_HINT);
-        }
-        MpiLibrary.unavailableReason().ifPresent(reason -> {
+        openMpiUnavailableReason().ifPresent(reason -> {
             throw new TesseraException("--nproc " + nproc + ": " + reason);
         });
+        Path mpirun = findOnPath("mpirun");
         boolean root = "root".equals(System.getProperty("user.name"));
         List<String> cmd = mpirunCommand(mpirun.toString(), nproc, rankCommand, root, Runtime.getRuntime().availableProcessors());
         try {
@@ -165,6 +163,14 @@ public final class DataParallelLaunch {
                 // the job ended: nothing more to pass on
             }
         });
+    }
+
+    /** Why a local job cannot start here (no mpirun on the PATH, no libmpi), in one line; empty when it can. */
+    public static Optional<String> openMpiUnavailableReason() {
+        if (findOnPath("mpirun") == null) {
+            return Optional.of("Open MPI's mpirun is not on the PATH; " + MpiLibrary.INSTALL_HINT);
+        }
+        return MpiLibrary.unavailableReason();
     }
 
     static Path findOnPath(String program) {
