@@ -28,6 +28,7 @@ final class DataParallel {
     private final Collective collective;
     private final long bucketElements;
     private Tensor bucket; // reused every step: all-reduce stays allocation-free after step 1
+    private long reduceNanos; // time spent summing gradients since the last takeReduceSeconds()
 
     DataParallel(Collective collective) {
         this(collective, BUCKET_ELEMENTS);
@@ -136,6 +137,7 @@ final class DataParallel {
         if (total == 0) {
             return;
         }
+        long start = System.nanoTime();
         if (bucket == null) {
             int size = (int) Math.min(total, bucketElements);
             bucket = Scope.unowned(() -> Tensor.zeros(DType.F32, params.get(0).device(), size));
@@ -161,6 +163,14 @@ final class DataParallel {
             }
             flush(reduced.subList(first, reduced.size()), filled);
         }
+        reduceNanos += System.nanoTime() - start;
+    }
+
+    /** Seconds spent summing gradients over the ranks since the last call (waiting for slower ranks included). */
+    double takeReduceSeconds() {
+        double s = reduceNanos / 1e9;
+        reduceNanos = 0;
+        return s;
     }
 
     /** All-reduces the bucket's first {@code filled} values and copies them back into {@code grads}. */

@@ -239,7 +239,7 @@ public final class Trainer {
             enableGradientCheckpointing();
         }
         model.train(true);
-        long tokensSinceLog = 0;
+        long tokensSinceLog = 0, stepAtLastLog = state.step;
         long logStart = System.nanoTime();
         try (BufferedWriter log = main ? Files.newBufferedWriter(metrics, StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND) : new BufferedWriter(Writer.nullWriter())) {
@@ -260,6 +260,11 @@ public final class Trainer {
                     line.put("lr", lr);
                     line.put("grad_norm", outcome.gradNorm);
                     line.put("tokens_per_s", tokensSinceLog / Math.max(seconds, 1e-9));
+                    if (dataParallel.distributed()) {
+                        // gradient all-reduce per step, waiting for the slowest rank included
+                        line.put("allreduce_s", dataParallel.takeReduceSeconds() / (state.step - stepAtLastLog));
+                        line.put("ranks", dataParallel.worldSize());
+                    }
                     if (store != null) {
                         // paged optimizers: pages copied between the fast and the slow tier so far
                         line.put("pages_moved", store.pagesIn() + store.pagesOut());
@@ -273,6 +278,7 @@ public final class Trainer {
                     log.flush();
                     state.history.add(line);
                     tokensSinceLog = 0;
+                    stepAtLastLog = state.step;
                     logStart = System.nanoTime();
                     for (TrainerCallback c : callbacks) {
                         c.onLog(line);
