@@ -28,20 +28,22 @@ print(statistics.median(tok))
 PY
 }
 
-run_tree() { # tree out args...
+run_tree() { # tree out args...; the process's CPU seconds (user + sys) go to out.cpu
   local tree="$1" out="$2"; shift 2
   rm -rf "$out"
-  "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true -Xss4m \
+  local TIMEFORMAT='%U %S'
+  { time "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true -Xss4m \
     -cp "$tree/examples/target/tessera-examples-0.1.0-SNAPSHOT.jar:$tree/examples/target/lib/*" dev.tessera.examples.Tessera \
     train --model "$MODEL" --data "$DATA" --output "$out" --max-steps "$STEPS" --logging-steps 1 --lr 1e-4 --batch-size 8 \
-    --epochs 100 "$@" >/dev/null 2>"$out.err" || { cat "$out.err" >&2; exit 1; }
+    --epochs 100 "$@" >/dev/null 2>"$out.err" || { cat "$out.err" >&2; exit 1; } ; } 2>"$out.cpu"
 }
 
 case "${1:-}" in
 single)
   BASE="${2:?usage: $0 single BASE_DIR}"
   for method in lora full; do
-    for i in 1 2 3; do   # interleaved, so that load from elsewhere hits both alike
+    rm -rf "$WORK/base-$method-"* "$WORK/new-$method-"*
+    for i in $(seq "${PAIRS:-3}"); do   # interleaved, so that load from elsewhere hits both alike
       run_tree "$BASE" "$WORK/base-$method-$i" --method "$method"
       run_tree "$ROOT" "$WORK/new-$method-$i" --method "$method"
     done
@@ -50,8 +52,9 @@ import json, statistics, sys, filecmp, glob, os
 work, method = sys.argv[1], sys.argv[2]
 def rows(d): return [json.loads(l) for l in open(d + "/metrics.jsonl") if '"loss"' in l]
 def key(d): return [(r["step"], r["loss"], r["grad_norm"]) for r in rows(d)]
-ratios, same = [], True
-for i in (1, 2, 3):
+ratios, cpu, same = [], [], True
+pairs = sorted(int(d.rsplit("-", 1)[1]) for d in os.listdir(work) if d.startswith(f"base-{method}-") and d[-1].isdigit())
+for i in pairs:
     b, n = f"{work}/base-{method}-{i}", f"{work}/new-{method}-{i}"
     same &= key(b) == key(n)
     for f in os.listdir(b):
@@ -60,8 +63,11 @@ for i in (1, 2, 3):
     tb = statistics.median([r["tokens_per_s"] for r in rows(b)[1:]])
     tn = statistics.median([r["tokens_per_s"] for r in rows(n)[1:]])
     ratios.append(tb / tn)
-print(f"{method}: bitwise identical losses, grad norms and weights: {same}; "
-      f"step time new/base {statistics.median(ratios):.3f} (runs: {', '.join(f'{r:.3f}' for r in ratios)})")
+    seconds = lambda d: sum(float(x) for x in open(d + ".cpu").read().split()[-2:])
+    cpu.append(seconds(n) / seconds(b))
+print(f"{method}: bitwise identical losses, grad norms and weights: {same}; new/base: median step time "
+      f"{statistics.median(ratios):.3f} (runs {', '.join(f'{r:.3f}' for r in ratios)}), process CPU time "
+      f"{statistics.median(cpu):.3f} (runs {', '.join(f'{r:.3f}' for r in cpu)})")
 PY
   done
   ;;

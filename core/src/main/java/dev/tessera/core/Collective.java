@@ -8,7 +8,7 @@ package dev.tessera.core;
  * device library (NCCL) implements the same methods on device tensors.
  *
  * <pre>{@code
- * try (Collective c = MpiCollective.open()) {          // or Collective.singleProcess()
+ * try (Collective c = MpiCollective.open(Duration.ofMinutes(10))) {   // or Collective.singleProcess()
  *     Tensor grad = ...;                               // contiguous F32, same shape on every rank
  *     c.allReduceSum(grad);                            // every rank now holds the sum
  *     grad.mulInPlace(1f / c.worldSize());

@@ -469,7 +469,10 @@ public final class Trainer {
         return Tensor.ofInts(flat, b, t);
     }
 
-    /** Mean loss over every labelled next-token prediction of the eval set. */
+    /**
+     * Mean loss over every labelled next-token prediction of the eval set; with several ranks each
+     * scores a share of it, so every rank must call this together.
+     */
     public double evaluate() {
         model.train(false);
         double sum = 0;

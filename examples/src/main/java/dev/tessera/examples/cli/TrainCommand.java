@@ -179,7 +179,7 @@ public final class TrainCommand implements Callable<Integer> {
             int code = train(collective);
             collective.close();
             return code;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | OutOfMemoryError e) {
             DataParallelLaunch.abortJobOnError(collective, String.valueOf(e.getMessage()).replace('\n', ' '),
                     e instanceof UsageException ? 2 : 1);
             throw e;
