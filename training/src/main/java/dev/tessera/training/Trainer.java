@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.core.Autocast;
 import dev.tessera.core.Autograd;
+import dev.tessera.core.Collective;
 import dev.tessera.core.DType;
 import dev.tessera.core.Rng;
 import dev.tessera.core.Scope;
@@ -30,6 +31,7 @@ import dev.tessera.training.optim.Sgd;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -137,6 +139,7 @@ public final class Trainer {
     private final TrainingArguments args;
     private final Rng dropoutRng;
     private final List<TrainerCallback> callbacks = new ArrayList<>();
+    private DataParallel dataParallel = new DataParallel(Collective.singleProcess());
 
     public Trainer(Module model, LossFunction lossFn, ModelSaver saver, List<Example> train, List<Example> eval,
                    int padId, TrainingArguments args) {
@@ -166,6 +169,19 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * Trains data-parallel over the ranks of {@code collective}, as PyTorch DDP: every rank runs
+     * this Trainer with the same arguments; each global batch is the ranks' batches of
+     * {@code perDeviceTrainBatchSize} together, gradients are summed over the ranks and weighted by
+     * the labelled tokens of all of them (N ranks × batch B = one process × batch N·B), and rank 0
+     * alone shows progress and writes metrics, charts, checkpoints and the model. Callbacks run on
+     * every rank.
+     */
+    public Trainer distributed(Collective collective) {
+        this.dataParallel = new DataParallel(collective);
+        return this;
+    }
+
     /** Total optimizer steps this run will take. */
     public long totalSteps(DataLoader loader) {
         if (args.maxSteps > 0) {
@@ -180,7 +196,8 @@ public final class Trainer {
         if (trainable.isEmpty()) {
             throw new TesseraException("the model has no trainable parameters");
         }
-        DataLoader loader = new DataLoader(train, args.perDeviceTrainBatchSize, padId, args.shuffle, args.seed);
+        // one global loader on every rank; each takes its share of every batch
+        DataLoader loader = new DataLoader(train, args.perDeviceTrainBatchSize * dataParallel.worldSize(), padId, args.shuffle, args.seed);
         long total = totalSteps(loader);
         long warmup = args.warmupSteps > 0 ? args.warmupSteps : (long) Math.ceil(args.warmupRatio * total);
         LrSchedule schedule = LrSchedule.named(args.lrSchedulerType, warmup, total);
@@ -219,24 +236,28 @@ public final class Trainer {
         if (args.resumeFromCheckpoint != null) {
             resume(args.resumeFromCheckpoint, trainable, optimizer, loader, state);
         }
+        dataParallel.broadcastWeights(trainable);
+        boolean main = dataParallel.isMain();
         Path metrics = args.outputDir.resolve("metrics.jsonl");
         try {
-            Files.createDirectories(args.outputDir);
-            if (args.resumeFromCheckpoint == null) {
-                Files.deleteIfExists(metrics);
+            if (main) {
+                Files.createDirectories(args.outputDir);
+                if (args.resumeFromCheckpoint == null) {
+                    Files.deleteIfExists(metrics);
+                }
             }
         } catch (IOException e) {
             throw new TesseraException(args.outputDir + ": cannot create the output folder: " + e.getMessage(), e);
         }
-        Progress progress = new Progress(total, args.progress);
+        Progress progress = new Progress(total, args.progress && main);
         if (args.gradientCheckpointing) {
             enableGradientCheckpointing();
         }
         model.train(true);
-        long tokensSinceLog = 0;
+        long tokensSinceLog = 0, stepAtLastLog = state.step;
         long logStart = System.nanoTime();
-        try (BufferedWriter log = Files.newBufferedWriter(metrics, StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+        try (BufferedWriter log = main ? Files.newBufferedWriter(metrics, StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND) : new BufferedWriter(Writer.nullWriter())) {
             for (long step = state.step; step < total; step++) {
                 double lr = args.learningRate * schedule.factor(step);
                 optimizer.setLearningRate(lr);
@@ -259,7 +280,12 @@ public final class Trainer {
                     line.put("step_s", outcome.seconds);
                     line.put("peak_rss_bytes", MemoryUsage.peakRssBytes());
                     line.put("peak_live_bytes", MemoryUsage.peakLiveBytes());
-                    if (store != null && store.pages() == 0 && !state.notedNothingPaged) {
+                    if (dataParallel.distributed()) {
+                        // gradient all-reduce per step, waiting for the slowest rank included
+                        line.put("allreduce_s", dataParallel.takeReduceSeconds() / (state.step - stepAtLastLog));
+                        line.put("ranks", dataParallel.worldSize());
+                    }
+                    if (store != null && store.pages() == 0 && !state.notedNothingPaged && main) {
                         // every state tensor is below the paging threshold: say it once rather than log zeros
                         System.err.printf("note: --optimizer %s pages nothing here: every optimizer state tensor has fewer than %,d values "
                                 + "(bitsandbytes' threshold), so all of it stays in memory%n", args.optim, PagedAdamW.DEFAULT_MIN_PAGED_VALUES);
@@ -278,6 +304,7 @@ public final class Trainer {
                     log.flush();
                     state.history.add(line);
                     tokensSinceLog = 0;
+                    stepAtLastLog = state.step;
                     logStart = System.nanoTime();
                     for (TrainerCallback c : callbacks) {
                         c.onLog(line);
@@ -294,7 +321,7 @@ public final class Trainer {
                     log.flush();
                     state.history.add(line);
                 }
-                if (args.saveSteps > 0 && state.step % args.saveSteps == 0 && state.step < total) {
+                if (main && args.saveSteps > 0 && state.step % args.saveSteps == 0 && state.step < total) {
                     saveCheckpoint(trainable, optimizer, loader, state);
                 }
                 for (TrainerCallback c : callbacks) {
@@ -313,13 +340,17 @@ public final class Trainer {
                 log.newLine();
                 state.history.add(line);
             }
-            saver.save(args.outputDir);
-            writeLossChart(state);
+            if (main) {
+                saver.save(args.outputDir);
+                writeLossChart(state);
+            }
             double last = state.stepLosses.isEmpty() ? Double.NaN : state.stepLosses.get(state.stepLosses.size() - 1);
             return new TrainingResult(state.step, last, evalLoss, evalLoss == null ? null : Math.exp(evalLoss),
                     List.copyOf(state.stepLosses), args.outputDir, List.copyOf(state.stepSeconds));
         } catch (IOException e) {
             throw new TesseraException(metrics + ": " + e.getMessage(), e);
+        } finally {
+            dataParallel.release();
         }
     }
 
@@ -363,10 +394,16 @@ public final class Trainer {
         List<Batch> micro = new ArrayList<>();
         long labelled = 0, tokens = 0;
         for (int i = 0; i < args.gradientAccumulationSteps; i++) {
-            Batch b = loader.next();
+            Batch b = dataParallel.nextBatch(loader, padId);
             micro.add(b);
             labelled += countTargets(b);
             tokens += (long) b.size() * b.length();
+        }
+        if (dataParallel.distributed()) {
+            // every rank weights its tokens by the labelled tokens of all ranks
+            double[] global = dataParallel.sum(labelled, tokens);
+            labelled = (long) global[0];
+            tokens = (long) global[1];
         }
         double lossSum = 0;
         DType autocast = args.bf16 ? DType.BF16 : args.fp16 ? DType.F16 : null;
@@ -391,6 +428,8 @@ public final class Trainer {
                 lossSum += (double) loss.item() * count;
             }
         }
+        dataParallel.allReduceGradients(params);
+        lossSum = dataParallel.sum(lossSum)[0];
         boolean skipped = false;
         if (args.fp16) {
             skipped = !unscaleAndCheck(params, state);
@@ -475,13 +514,18 @@ public final class Trainer {
         return Tensor.ofInts(flat, b, t).to(model.device());
     }
 
-    /** Mean loss over every labelled next-token prediction of the eval set. */
+    /**
+     * Mean loss over every labelled next-token prediction of the eval set; with several ranks each
+     * scores a share of it, so every rank must call this together.
+     */
     public double evaluate() {
         model.train(false);
         double sum = 0;
         long count = 0;
         try (var ng = Autograd.noGrad()) {
-            for (int i = 0; i < eval.size(); i += args.perDeviceEvalBatchSize) {
+            // rank r scores batches r, r + N, ... of the eval set
+            int stride = args.perDeviceEvalBatchSize * dataParallel.worldSize();
+            for (int i = args.perDeviceEvalBatchSize * dataParallel.rank(); i < eval.size(); i += stride) {
                 Batch b = Batch.collate(eval.subList(i, Math.min(eval.size(), i + args.perDeviceEvalBatchSize)), padId);
                 long c = countTargets(b);
                 if (c == 0) {
@@ -493,7 +537,8 @@ public final class Trainer {
                 }
             }
         }
-        return count == 0 ? Double.NaN : sum / count;
+        double[] totals = dataParallel.sum(sum, count);
+        return totals[1] == 0 ? Double.NaN : totals[0] / totals[1];
     }
 
     // ------------------------------------------------------------------ checkpoints

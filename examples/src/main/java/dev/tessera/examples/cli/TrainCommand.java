@@ -1,7 +1,9 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.Collective;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
+import dev.tessera.examples.Tessera;
 import dev.tessera.examples.Tessera.UsageException;
 import dev.tessera.nn.Module;
 import dev.tessera.nn.models.CausalLM;
@@ -23,8 +25,10 @@ import dev.tessera.core.TesseraException;
 import dev.tessera.nn.models.ModelConfig;
 import dev.tessera.training.data.DataOptions;
 import dev.tessera.training.data.SftDataset;
+import dev.tessera.training.dist.DataParallelLaunch;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -178,12 +182,65 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     TorchDtypeOption torchDtype;
 
+    @Option(names = "--nproc", paramLabel = "N", description = "Data-parallel on this machine: N ranks through Open MPI's mpirun, "
+            + "each with --batch-size rows (under mpirun the ranks are detected and no flag is needed).")
+    Integer nproc;
+
+    /** Whether this process prints (rank 0 of a data-parallel job, or the only process). */
+    private boolean mainRank = true;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
+        common.apply();
+        if (nproc != null) {
+            return launchRanks();
+        }
+        Collective collective = DataParallelLaunch.collectiveFromEnvironment();
+        mainRank = collective.isMain();
+        try {
+            int code = train(collective);
+            collective.close();
+            return code;
+        } catch (RuntimeException | OutOfMemoryError e) {
+            DataParallelLaunch.abortJobOnError(collective, String.valueOf(e.getMessage()).replace('\n', ' '),
+                    e instanceof UsageException ? 2 : 1);
+            throw e;
+        }
+    }
+
+    /** --nproc N: this command again, without --nproc, as N ranks of mpirun; each rank gets its share of the cores. */
+    private int launchRanks() {
+        if (DataParallelLaunch.underMpirun()) {
+            throw new UsageException("--nproc: this process already runs under mpirun; leave --nproc out");
+        }
+        if (nproc < 1) {
+            throw new UsageException("--nproc must be >= 1, got " + nproc);
+        }
+        List<String> original = spec.root().commandLine().getParseResult().originalArgs();
+        List<String> args = new ArrayList<>();
+        for (int i = 0; i < original.size(); i++) {
+            String a = original.get(i);
+            if (a.equals("--nproc")) {
+                i++;
+            } else if (!a.startsWith("--nproc=")) {
+                args.add(a);
+            }
+        }
+        if (common.threads == null) {
+            args.add("--threads");
+            args.add(Integer.toString(Math.max(1, Runtime.getRuntime().availableProcessors() / nproc)));
+        }
+        return DataParallelLaunch.launchLocally(nproc, DataParallelLaunch.javaCommand(Tessera.class.getName(), args));
+    }
+
+    private int train(Collective collective) {
         Device device = common.device();
+        if (collective.worldSize() > 1 && !device.isCpu()) {
+            throw new UsageException("--device " + device + ": data-parallel training runs on the CPU for now (the collective is MPI over host memory)");
+        }
         // 1. every flag, path and combination, before anything expensive
         TrainingArguments args = trainingArguments();
         if (method.equals("full") && torchDtype.dtype() != null && torchDtype.dtype() != DType.F32) {
@@ -243,7 +300,9 @@ public final class TrainCommand implements Callable<Integer> {
                 System.err.println("tessera train: " + model + " is already 4-bit; adding LoRA on top");
             }
             PeftModel peft = PeftModel.of(base, peftConfig());
-            System.err.println(peft.trainableParametersLine());
+            if (mainRank) {
+                System.err.println(peft.trainableParametersLine());
+            }
             loss = Trainer.LossFunction.withPacking(peft::loss, peft::loss);
             saver = peft::save;
             trained = peft;
@@ -251,7 +310,10 @@ public final class TrainCommand implements Callable<Integer> {
         trained.to(device);   // before the Trainer makes optimizer state next to the parameters
         Trainer trainer = new Trainer(trained, loss, saver, train.examples(), eval == null ? List.of() : eval.examples(),
                 train.padId(), args, base.dropoutRng());
-        Trainer.TrainingResult result = trainer.train();
+        Trainer.TrainingResult result = trainer.distributed(collective).train();
+        if (!mainRank) {
+            return 0;
+        }
         // train_loss as Hugging Face's: the mean over the run; the last logged step's loss beside it
         System.out.printf(Locale.ROOT, "{\"steps\": %d, \"train_loss\": %s, \"last_loss\": %s, \"eval_loss\": %s, \"load_s\": %.3f, "
                 + "\"median_step_s\": %s, \"peak_rss_bytes\": %d, \"peak_live_bytes\": %d, \"output\": \"%s\"}%n",
@@ -479,12 +541,16 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private static void warn(String message) {
-        System.err.println("tessera train: warning: " + message);
+    private void warn(String message) {
+        if (mainRank) {
+            System.err.println("tessera train: warning: " + message);
+        }
     }
 
-    private static void progressLine(String message) {
-        System.err.println("tessera train: " + message);
+    private void progressLine(String message) {
+        if (mainRank) {
+            System.err.println("tessera train: " + message);
+        }
     }
 
     /** generation_config.json as save_pretrained writes it, unless the model folder had one (copied then). */

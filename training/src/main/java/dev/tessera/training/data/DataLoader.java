@@ -75,6 +75,14 @@ public final class DataLoader implements Iterator<Batch> {
     /** The next batch, starting the next epoch first if the current one is done. */
     @Override
     public Batch next() {
+        return Batch.collate(nextExamples(), padId);
+    }
+
+    /**
+     * The examples of the next batch, not yet padded: data-parallel ranks each take their share of
+     * one global batch before padding it.
+     */
+    public List<Example> nextExamples() {
         if (position >= order.length) {
             epoch++;
             position = 0;
@@ -86,7 +94,7 @@ public final class DataLoader implements Iterator<Batch> {
             batch.add(examples.get(order[i]));
         }
         position = end;
-        return Batch.collate(batch, padId);
+        return batch;
     }
 
     /** Batches in one epoch, the last possibly partial. */
