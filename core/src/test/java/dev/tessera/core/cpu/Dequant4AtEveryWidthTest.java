@@ -1,11 +1,11 @@
-package dev.tessera.quant;
+package dev.tessera.core.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.tessera.core.DType;
-import dev.tessera.core.cpu.VectorWidth;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Random;
 import jdk.incubator.vector.VectorShape;
 import org.junit.jupiter.api.Test;
 
@@ -26,14 +26,9 @@ class Dequant4AtEveryWidthTest {
         assertEquals(L == 8 || L == 16, Dequant4Vector.SUPPORTED);
     }
 
-    private static Quantized4Bit quantized(int n, QuantType type, int blocksize, boolean doubleQuant) {
-        return Quantized4Bit.quantize(Quantized4BitTest.gaussian(n, n + blocksize), new long[] {n}, type, blocksize,
-                doubleQuant);
-    }
-
     @Test
     void wholeBlocksDecodeBitForBitAsTheScalarReference() {
-        for (QuantType type : QuantType.values()) {
+        for (float[] code : new float[][] {Quant4Fixtures.NF4, Quant4Fixtures.FP4}) {
             // 2L elements is one vector step; a block of 16 is shorter than a step at 16 lanes.
             for (int blocksize : new int[] {16, 32, 64}) {
                 for (int n : new int[] {1, 2 * L - 1, 2 * L, 2 * L + 1, 3 * blocksize + 7}) {
@@ -47,7 +42,6 @@ class Dequant4AtEveryWidthTest {
                         absmax[b] = (float) Math.exp(random.nextGaussian() * 4);
                     }
                     MemorySegment packed = MemorySegment.ofArray(bytes);
-                    float[] code = type.code();
                     try (Arena arena = Arena.ofConfined()) {
                         MemorySegment vf = arena.allocate(4L * n), sf = arena.allocate(4L * n);
                         MemorySegment vb = arena.allocate(2L * n), sb = arena.allocate(2L * n);
@@ -55,7 +49,7 @@ class Dequant4AtEveryWidthTest {
                         Dequant4Scalar.toF32(packed, absmax, code, blocksize, 0, n, sf);
                         Dequant4Vector.toBf16(packed, absmax, code, blocksize, n, 0, blocks, vb);
                         Dequant4Scalar.toBf16(packed, absmax, code, blocksize, 0, n, sb);
-                        String what = type + " blocksize " + blocksize + " n " + n;
+                        String what = (code == Quant4Fixtures.NF4 ? "NF4" : "FP4") + " blocksize " + blocksize + " n " + n;
                         assertEquals(-1L, vf.mismatch(sf), what + ": F32 differs at byte " + vf.mismatch(sf));
                         assertEquals(-1L, vb.mismatch(sb), what + ": BF16 differs at byte " + vb.mismatch(sb));
                     }
@@ -68,10 +62,11 @@ class Dequant4AtEveryWidthTest {
     void panelsOfRowsDecodeBitForBitAsTheScalarReferenceInEveryComputeDtype() {
         int in = 5 * L + 3, out = 3, blocksize = 64;
         for (boolean doubleQuant : new boolean[] {false, true}) {
-            Quantized4Bit q = quantized(in * out, QuantType.NF4, blocksize, doubleQuant);
-            BlockScales scales = BlockScales.of(q.state());
-            MemorySegment packed = MemorySegment.ofArray(q.packed());
-            float[] code = q.state().code();
+            Random rng = new Random(in * 31L + (doubleQuant ? 1 : 0));
+            long n = (long) in * out;
+            BlockScales scales = Quant4Fixtures.scales((n + blocksize - 1) / blocksize, doubleQuant, rng);
+            MemorySegment packed = MemorySegment.ofArray(Quant4Fixtures.packed(n, rng));
+            float[] code = Quant4Fixtures.NF4;
             for (DType compute : new DType[] {DType.F32, DType.BF16, DType.F16}) {
                 // Columns [c0, c0 + width) of every row: odd and even starts, widths around a step.
                 for (int c0 : new int[] {0, 1, L + 1}) {
@@ -100,11 +95,11 @@ class Dequant4AtEveryWidthTest {
     @Test
     void rangeDotsMatchTheScalarReference() {
         int n = 6 * L + 5, blocksize = 64;
-        Quantized4Bit q = quantized(n, QuantType.FP4, blocksize, true);
-        BlockScales scales = BlockScales.of(q.state());
-        MemorySegment packed = MemorySegment.ofArray(q.packed());
-        float[] code = q.state().code();
-        float[] xs = Quantized4BitTest.gaussian(n + 1, 5);
+        Random rng = new Random(n);
+        BlockScales scales = Quant4Fixtures.scales((n + blocksize - 1) / blocksize, true, rng);
+        MemorySegment packed = MemorySegment.ofArray(Quant4Fixtures.packed(n, rng));
+        float[] code = Quant4Fixtures.FP4;
+        float[] xs = Quant4Fixtures.gaussian(n + 1, 5);
         MemorySegment x = MemorySegment.ofArray(xs);
         for (DType compute : new DType[] {DType.F32, DType.BF16, DType.F16}) {
             for (int from : new int[] {0, 1, 3}) {
