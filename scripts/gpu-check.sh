@@ -5,8 +5,10 @@
 #        scripts/gpu-check.sh package [DIR]          # DIR defaults to target-gpu-check (git-ignored)
 #    which runs
 #        mvn -Dtessera.target=target-gpu -pl examples -am -DskipTests package \
-#            dependency:copy-dependencies -DincludeScope=test -DoutputDirectory=DIR/lib
-#        cp cuda-bindings/target-gpu/*.jar examples/target-gpu/*.jar DIR/lib/
+#            dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=DIR/lib
+#        mvn -Dtessera.target=target-gpu -pl cuda-bindings dependency:copy-dependencies -DincludeScope=test \
+#            -DexcludeGroupIds=dev.tessera -DoutputDirectory=DIR/lib      # JUnit for the test jar
+#        cp cuda-bindings/target-gpu/*.jar examples/target-gpu/*.jar core/target-gpu/*-tests.jar DIR/lib/
 #        cp -r nn/src/test/resources/fixtures/gpt2-tiny tools/bench/torch_train_step.py DIR/
 #        jlink --add-modules java.base,java.logging,java.management,jdk.incubator.vector,jdk.zipfs \
 #              --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output DIR/jre
@@ -40,8 +42,11 @@ if [ "${1:-}" = "package" ]; then
     rm -rf "$out"
     mkdir -p "$out/lib"
     (cd "$root" && JAVA_HOME="$java_home" mvn -q -Dtessera.target=target-gpu -pl examples -am -DskipTests package \
-        dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$out/lib")
-    cp "$root"/cuda-bindings/target-gpu/tessera-cuda-bindings-*.jar "$root"/examples/target-gpu/tessera-examples-*.jar "$out/lib/"
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$out/lib" \
+        && JAVA_HOME="$java_home" mvn -q -Dtessera.target=target-gpu -pl cuda-bindings dependency:copy-dependencies \
+        -DincludeScope=test -DexcludeGroupIds=dev.tessera -DoutputDirectory="$out/lib")
+    cp "$root"/cuda-bindings/target-gpu/tessera-cuda-bindings-*.jar "$root"/examples/target-gpu/tessera-examples-*.jar \
+        "$root"/core/target-gpu/tessera-core-*-tests.jar "$out/lib/"
     cp -r "$root/nn/src/test/resources/fixtures/gpt2-tiny" "$root/tools/bench/torch_train_step.py" "$out/"
     "$java_home/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.incubator.vector,jdk.zipfs \
         --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/jre"

@@ -11,30 +11,53 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * GPT-2-tiny trained 10 steps with {@code tessera train --device cuda} on the emulated CUDA device
- * and on the CPU: full, LoRA and QLoRA with paged 8-bit AdamW, every loss within 1e-4 relative
- * ({@code bench.DeviceTrainingCheck}). It runs in a child JVM so the emulated device never becomes
- * the default device of the other CLI tests in this JVM.
+ * Training on the emulated CUDA device, in child JVMs so that it never becomes the default device
+ * of the other CLI tests in this JVM: GPT-2-tiny trained 10 steps there and on the CPU (full, LoRA
+ * and QLoRA with paged 8-bit AdamW, every loss within 1e-4 relative; {@code bench.DeviceTrainingCheck}),
+ * and {@code tessera train --device cuda} end to end.
  */
 class EmulatedDeviceTrainingTest {
     private static final Path EMULATOR = Path.of("../cuda-bindings/target/emulator/libtessera-cuda-emulator.so");
 
-    @Test
-    void tenStepsOnTheEmulatedDeviceMatchTheCpuForFullLoraAndQlora() throws IOException, InterruptedException {
+    /** Runs {@code mainClass} with {@code args} in a JVM whose CUDA device is the emulated one; returns its stdout. */
+    private static Process emulated(String mainClass, String... args) throws IOException {
         assumeTrue(Files.isRegularFile(EMULATOR), "the emulated CUDA device was not built (no g++?)");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(List.of(java.toString(), "--add-modules", "jdk.incubator.vector",
+        List<String> command = new java.util.ArrayList<>(List.of(java.toString(), "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-Dtessera.cuda.emulator=" + EMULATOR.toAbsolutePath(),
-                "-cp", System.getProperty("java.class.path"), "dev.tessera.examples.bench.DeviceTrainingCheck",
-                CliTest.FIXTURES.resolve("gpt2-tiny").toString(), "cuda"))
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                "-cp", System.getProperty("java.class.path"), mainClass));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    @Test
+    void tenStepsOnTheEmulatedDeviceMatchTheCpuForFullLoraAndQlora() throws IOException, InterruptedException {
+        Process p = emulated("dev.tessera.examples.bench.DeviceTrainingCheck", CliTest.FIXTURES.resolve("gpt2-tiny").toString(),
+                "cuda");
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(10, TimeUnit.MINUTES), "the check did not finish");
         List<String> verdicts = out.lines().filter(l -> l.matches("(full |lora |qlora) (PASS|FAIL): .*")).toList();
         assertEquals(3, verdicts.size(), out);
         assertTrue(verdicts.stream().allMatch(l -> l.contains(" PASS: ")), out);
         assertEquals(0, p.exitValue(), out);
+    }
+
+    @Test
+    void theTrainCommandRunsOnTheEmulatedDevice(@TempDir Path dir) throws IOException, InterruptedException {
+        Path data = dir.resolve("rows.jsonl");
+        Files.writeString(data, "{\"input_ids\": [1, 5, 9, 3, 7, 2, 8, 4]}\n".repeat(8));
+        Process p = emulated("dev.tessera.examples.Tessera", "train", "--device", "cuda", "--model",
+                CliTest.FIXTURES.resolve("gpt2-tiny").toAbsolutePath().toString(), "--data", data.toString(), "--format",
+                "tokens", "--output", dir.resolve("out").toString(), "--method", "qlora", "--double-quant", "--optimizer",
+                "paged-adamw8bit", "--max-steps", "2", "--logging-steps", "1", "--batch-size", "4");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "train did not finish");
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.startsWith("{\"steps\": 2, \"train_loss\": "), out);
+        assertEquals(2, Files.readAllLines(dir.resolve("out/metrics.jsonl")).stream().filter(l -> l.contains("\"loss\"")).count());
+        assertTrue(Files.isRegularFile(dir.resolve("out/adapter_model.safetensors")));
     }
 }

@@ -1,7 +1,20 @@
 package dev.tessera.examples.bench;
 
+import dev.tessera.core.DType;
 import dev.tessera.core.Device;
-import dev.tessera.examples.Tessera;
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.nn.Module;
+import dev.tessera.nn.models.CausalLM;
+import dev.tessera.nn.peft.LoraConfig;
+import dev.tessera.nn.peft.PeftModel;
+import dev.tessera.quant.BitsAndBytesConfig;
+import dev.tessera.quant.QuantType;
+import dev.tessera.quant.QuantizedModels;
+import dev.tessera.training.optim.AdamW;
+import dev.tessera.training.optim.AdamW8bit;
+import dev.tessera.training.optim.PagedStateStore;
+import dev.tessera.training.optim.ParamGroup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,16 +22,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.function.BiFunction;
 
 /**
- * Trains a GPT-2 for 10 steps with {@code tessera train} on the CPU and on a CUDA device, the same
- * data and seed, for full fine-tuning (AdamW), LoRA (AdamW) and QLoRA (NF4 + double quantization,
- * paged 8-bit AdamW, r 128 so its LoRA matrices get 8-bit state), and compares every logged loss:
- * each must be within 1e-4 relative of the CPU's. Prints one line per method and a verdict; exits
- * 1 when a loss differs or a run fails. The device is a GPU, or the emulated one
- * ({@code -Dtessera.cuda.emulator=PATH}).
+ * Trains a GPT-2 for 10 steps on the CPU and on a CUDA device, the same weights, data and
+ * hyper-parameters, for full fine-tuning (AdamW), LoRA (AdamW) and QLoRA (NF4 + double
+ * quantization, paged 8-bit AdamW; r 128 so its LoRA matrices get 8-bit state), and compares the
+ * losses: each must be within 1e-4 relative of the CPU's. Prints one line per method and a verdict;
+ * exits 1 when a loss differs. The device is a GPU, or the emulated one
+ * ({@code -Dtessera.cuda.emulator=PATH}). Only the engine is used (no CLI, charts or templates),
+ * so it runs on the GPU check's minimal Java runtime.
  *
  * <pre>
  * java ... dev.tessera.examples.bench.DeviceTrainingCheck nn/src/test/resources/fixtures/gpt2-tiny [cuda]
@@ -26,7 +39,7 @@ import java.util.regex.Pattern;
  */
 public final class DeviceTrainingCheck {
     static final double TOLERANCE = 1e-4;
-    private static final Pattern LOSS = Pattern.compile("\"loss\"\\s*:\\s*([0-9.eE+-]+|NaN)");
+    static final int STEPS = 10;
 
     private DeviceTrainingCheck() {}
 
@@ -36,55 +49,69 @@ public final class DeviceTrainingCheck {
             System.exit(2);
         }
         Path model = Path.of(args[0]);
-        String device = args.length > 1 ? args[1] : "cuda";
-        Device.parse(device);
-        Path work = Files.createTempDirectory("tessera-device-check");
-        try {
-            Path data = work.resolve("rows.jsonl");
-            writeRows(data, model);
-            boolean ok = true;
-            for (String method : List.of("full", "lora", "qlora")) {
-                List<Double> cpu = train(model, data, work.resolve(method + "-cpu"), method, "cpu");
-                List<Double> gpu = train(model, data, work.resolve(method + "-" + device.replace(':', '-')), method, device);
-                double worst = worstRelative(cpu, gpu);
-                boolean pass = cpu.size() == 10 && gpu.size() == 10 && worst <= TOLERANCE;
-                ok &= pass;
-                System.out.printf(Locale.ROOT, "%-5s %s: 10 steps, max relative loss difference %.2e (cpu %s, %s %s)%n",
-                        method, pass ? "PASS" : "FAIL", worst, cpu, device, gpu);
-            }
-            System.out.println(ok ? "device training check: PASS" : "device training check: FAIL");
-            if (!ok) {
-                System.exit(1);
-            }
-        } finally {
-            try (var files = Files.walk(work)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+        Device device = Device.parse(args.length > 1 ? args[1] : "cuda");
+        boolean ok = true;
+        for (String method : List.of("full", "lora", "qlora")) {
+            List<Double> cpu = train(model, method, Device.CPU);
+            List<Double> gpu = train(model, method, device);
+            double worst = worstRelative(cpu, gpu);
+            boolean pass = worst <= TOLERANCE;
+            ok &= pass;
+            System.out.printf(Locale.ROOT, "%-5s %s: %d steps, max relative loss difference %.2e (cpu %s, %s %s)%n",
+                    method, pass ? "PASS" : "FAIL", STEPS, worst, cpu, device, gpu);
+        }
+        System.out.println(ok ? "device training check: PASS" : "device training check: FAIL");
+        if (!ok) {
+            System.exit(1);
         }
     }
 
-    /** The losses of a 10-step run, one per step, from its metrics.jsonl. */
-    static List<Double> train(Path model, Path data, Path out, String method, String device) throws IOException {
-        List<String> a = new ArrayList<>(List.of("train", "--model", model.toString(), "--data", data.toString(),
-                "--format", "tokens", "--output", out.toString(), "--device", device, "--max-steps", "10",
-                "--batch-size", "4", "--lr", "1e-3", "--logging-steps", "1", "--save-steps", "0", "--no-shuffle",
-                "--seed", "3", "--method", method));
-        switch (method) {
-            case "lora" -> a.addAll(List.of("--dropout", "0"));
-            case "qlora" -> a.addAll(List.of("--dropout", "0", "--r", "128", "--alpha", "256", "--quant", "nf4",
-                    "--double-quant", "--optimizer", "paged-adamw8bit"));
-            default -> { }
-        }
-        int code = Tessera.run(a.toArray(String[]::new));
-        if (code != 0) {
-            throw new IllegalStateException("tessera " + String.join(" ", a) + " exited " + code);
-        }
-        List<Double> losses = new ArrayList<>();
-        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
-            Matcher m = LOSS.matcher(line);
-            if (line.contains("\"step\"") && m.find()) {
-                losses.add(Double.parseDouble(m.group(1)));
+    /** The loss of each of 10 steps of {@code method} on {@code device}. */
+    static List<Double> train(Path modelDir, String method, Device device) throws IOException {
+        CausalLM base = CausalLM.load(modelDir);
+        Module trained;
+        BiFunction<Tensor, Tensor, Tensor> loss;
+        if (method.equals("full")) {
+            base.requiresGrad(true);
+            trained = base;
+            loss = base::loss;
+        } else {
+            int r = 8;
+            if (method.equals("qlora")) {
+                QuantizedModels.quantize(base, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null));
+                r = 128;
             }
+            PeftModel peft = PeftModel.of(base, LoraConfig.defaults().withR(r).withLoraAlpha(2.0 * r).withLoraDropout(0));
+            trained = peft;
+            loss = peft::loss;
+        }
+        trained.to(device);
+        trained.train(true);
+        List<ParamGroup> groups = ParamGroup.all(trained.trainableParameters(), 0.0);
+        Path pages = Files.createTempDirectory("tessera-pages");
+        List<Double> losses = new ArrayList<>();
+        try (PagedStateStore store = new PagedStateStore(1 << 20, 2L << 20, pages)) {
+            AdamW opt = method.equals("qlora")
+                    ? new AdamW8bit(groups, 1e-3, 0.9, 0.999, 1e-8, store)
+                    : new AdamW(groups, 1e-3);
+            int vocab = base.config().vocabSize();
+            Random rng = new Random(1);
+            for (int step = 0; step < STEPS; step++) {
+                int[] ids = new int[4 * 24];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = rng.nextInt(vocab);
+                }
+                try (var scope = Scope.open()) {
+                    Tensor x = Tensor.ofInts(ids, 4, 24).to(device);
+                    Tensor l = loss.apply(x, x);
+                    l.backward();
+                    opt.step();
+                    opt.zeroGrad();
+                    losses.add((double) l.item());
+                }
+            }
+        } finally {
+            Files.deleteIfExists(pages);
         }
         return losses;
     }
@@ -100,21 +127,5 @@ public final class DeviceTrainingCheck {
             worst = Double.isNaN(rel) ? Double.POSITIVE_INFINITY : Math.max(worst, rel);
         }
         return worst;
-    }
-
-    /** 40 rows of 24 random token ids below the model's vocabulary (fixed seed). */
-    private static void writeRows(Path file, Path model) throws IOException {
-        Matcher vocab = Pattern.compile("\"vocab_size\"\\s*:\\s*(\\d+)").matcher(Files.readString(model.resolve("config.json")));
-        int v = vocab.find() ? Integer.parseInt(vocab.group(1)) : 96;
-        Random rng = new Random(1);
-        StringBuilder sb = new StringBuilder();
-        for (int r = 0; r < 40; r++) {
-            sb.append("{\"input_ids\": [");
-            for (int i = 0; i < 24; i++) {
-                sb.append(i == 0 ? "" : ", ").append(rng.nextInt(v));
-            }
-            sb.append("]}\n");
-        }
-        Files.writeString(file, sb);
     }
 }
