@@ -203,10 +203,11 @@ public final class SafeTensorsFile implements AutoCloseable {
         Tensor flat = out.reshape(-1);
         long count = out.numel();
         int sliceElements = 1 << 22;
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(sliceElements * 2);
         long start = header.dataStart() + e.begin();
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        // the slice buffer is freed on return, not whenever the GC gets to a direct buffer
+        try (Arena slices = Arena.ofConfined(); FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
                 var ng = dev.tessera.core.Autograd.noGrad()) {
+            java.nio.ByteBuffer buf = slices.allocate(sliceElements * 2L).asByteBuffer();
             for (long done = 0; done < count; ) {
                 int n = (int) Math.min(sliceElements, count - done);
                 buf.clear().limit(n * 2);
