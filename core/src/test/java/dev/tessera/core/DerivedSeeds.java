@@ -11,13 +11,20 @@ import java.lang.classfile.instruction.InvokeInstruction;
 import java.lang.constant.DirectMethodHandleDesc;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.lang.reflect.Parameter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.InvocationInterceptor;
 import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Runs every property test (a test method that reaches QuickTheories' {@code qt()}, directly,
@@ -29,8 +36,8 @@ import org.junit.jupiter.api.extension.ReflectiveInvocationContext;
  *
  * <p>Registered through JUnit's extension autodetection (the parent pom's Surefire
  * configuration, and core's test jar for the other modules). The extra runs reuse the test
- * instance: no {@code @BeforeEach} runs between them. Tests that pin their own seed
- * ({@code withFixedSeed}) run once.
+ * instance (no {@code @BeforeEach} runs between them) and its arguments, except that each gets
+ * a new empty {@code @TempDir}. Tests that pin their own seed ({@code withFixedSeed}) run once.
  */
 public final class DerivedSeeds implements InvocationInterceptor {
     static final String SEED_PROPERTY = "QT_SEED";
@@ -62,13 +69,39 @@ public final class DerivedSeeds implements InvocationInterceptor {
         Object target = call.getTarget().orElse(null);
         for (long seed : derived(Long.parseLong(fixed), count)) {
             System.setProperty(SEED_PROPERTY, Long.toString(seed));
+            List<Path> freshDirs = new ArrayList<>();
             try {
-                method.invoke(target, call.getArguments().toArray());
+                method.invoke(target, arguments(method, call.getArguments(), freshDirs));
             } catch (InvocationTargetException e) {
                 throw new AssertionError("fails with QuickTheories seed " + seed + ", derived from " + fixed
                         + " (rerun: ./tessera test -Dqt.seed=" + seed + "): " + e.getCause(), e.getCause());
             } finally {
                 System.setProperty(SEED_PROPERTY, fixed);
+                for (Path dir : freshDirs) {
+                    deleteTree(dir);
+                }
+            }
+        }
+    }
+
+    /** The first run's arguments, with a new empty folder for each {@code @TempDir} one. */
+    private static Object[] arguments(Method method, List<Object> first, List<Path> freshDirs) throws IOException {
+        Object[] args = first.toArray();
+        Parameter[] parameters = method.getParameters();
+        for (int i = 0; i < args.length; i++) {
+            if (parameters[i].isAnnotationPresent(TempDir.class) && args[i] instanceof Path) {
+                Path dir = Files.createTempDirectory("derived-seed");
+                freshDirs.add(dir);
+                args[i] = dir;
+            }
+        }
+        return args;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
             }
         }
     }

@@ -81,15 +81,18 @@ class GemmTest {
                 .assuming(c -> (long) c.batch * c.m * c.n * c.k <= 3_000_000);
     }
 
+    // The two properties below are the suite's heaviest; they run with the fixed seed and two
+    // derived ones (DerivedSeeds), a third of the examples each, so the total stays what one
+    // seed had.
     @Test
     void matchesReferenceForAllTransposesStridesOffsetsAndBetas() {
-        qt().withExamples(150).withGenerateAttempts(20_000).forAll(cases(Generate.constant(1)))
+        qt().withExamples(50).withGenerateAttempts(20_000).forAll(cases(Generate.constant(1)))
                 .checkAssert(GemmTest::assertMatchesReference);
     }
 
     @Test
     void batchedMatchesReferenceIncludingBroadcastStrides() {
-        qt().withExamples(60).withGenerateAttempts(20_000).forAll(cases(integers().between(1, 5)))
+        qt().withExamples(20).withGenerateAttempts(20_000).forAll(cases(integers().between(1, 5)))
                 .checkAssert(GemmTest::assertMatchesReference);
     }
 
