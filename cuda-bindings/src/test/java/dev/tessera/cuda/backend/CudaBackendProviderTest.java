@@ -15,6 +15,8 @@ import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.cuda.ffi.CudaLibraries;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,6 +111,7 @@ class CudaBackendProviderTest {
                 "-Dtessera.cuda.libpath=" + libDir, "-cp", System.getProperty("java.class.path"), ProviderProbe.class.getName());
         pb.environment().put("TESSERA_STUB_MODE", mode);
         pb.redirectErrorStream(true);
+        pb.environment().remove("TESSERA_CUDA_EMULATOR");   // the probe is about the stub driver
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "probe timed out");
@@ -116,9 +119,22 @@ class CudaBackendProviderTest {
         return out;
     }
 
+    /** Whether the probe JVM would find a real libcuda.so.1 before the stub (the emulated device is not one). */
+    private static boolean realDriverInstalled() {
+        if (CudaLibraries.emulator().isEmpty()) {
+            return CudaLibraries.DRIVER.isAvailable();
+        }
+        try {
+            SymbolLookup.libraryLookup("libcuda.so.1", Arena.global());
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     @Test
     void aDriverWithoutDevicesIsReportedWithTheDriversOwnErrorName(@TempDir Path dir) throws Exception {
-        assumeFalse(CudaLibraries.DRIVER.isAvailable(), "a real libcuda.so.1 is installed and would be found first");
+        assumeFalse(realDriverInstalled(), "a real libcuda.so.1 is installed and would be found first");
         String out = probe(compileStub(dir), "nodevice");
         assertTrue(out.contains("backend=false"), out);
         assertTrue(out.contains("reason=cuInit failed: CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)"), out);
@@ -127,7 +143,7 @@ class CudaBackendProviderTest {
 
     @Test
     void aDriverThatCountsNoDevicesIsReported(@TempDir Path dir) throws Exception {
-        assumeFalse(CudaLibraries.DRIVER.isAvailable(), "a real libcuda.so.1 is installed and would be found first");
+        assumeFalse(realDriverInstalled(), "a real libcuda.so.1 is installed and would be found first");
         String out = probe(compileStub(dir), "zero");
         assertTrue(out.contains("reason=no CUDA device (the driver reports 0 devices)"), out);
         assertTrue(out.contains("available=false"), out);
@@ -135,7 +151,7 @@ class CudaBackendProviderTest {
 
     @Test
     void aDriverLackingAFunctionIsReportedNotCrashed(@TempDir Path dir) throws Exception {
-        assumeFalse(CudaLibraries.DRIVER.isAvailable(), "a real libcuda.so.1 is installed and would be found first");
+        assumeFalse(realDriverInstalled(), "a real libcuda.so.1 is installed and would be found first");
         Files.writeString(dir.resolve("stub.c"), "int cuDriverGetVersion(int* v) { *v = 12040; return 0; }\n");
         Path cc = Path.of("/usr/bin/cc");
         assumeTrue(Files.isExecutable(cc), "no C compiler here");

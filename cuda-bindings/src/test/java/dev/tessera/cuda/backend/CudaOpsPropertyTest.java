@@ -184,6 +184,41 @@ class CudaOpsPropertyTest {
                 });
     }
 
+    /** Rows over 8192 get 1024-thread blocks: all 32 warps meet in the block reductions (GPT-2's vocabulary is 50257). */
+    @Test
+    void rowKernelsWithThirtyTwoWarpsPerBlock() {
+        Random r = new Random(11);
+        int rows = 2, n = 9001;
+        try (Scope scope = Scope.open()) {
+            Tensor x = randn(r, rows, n).mul(4f), gx = x.to(CUDA);
+            Tensor y = Tensor.zeros(rows, n), gy = Tensor.zeros(DType.F32, CUDA, rows, n);
+            cpu.softmax(x, y, rows, n, true);
+            gpu.softmax(gx, gy, rows, n, true);
+            assertSame("logSoftmax 2x9001", 1e-4, 1e-5, y, gy);
+            Tensor targets = Tensor.ofLongs(new long[] {9000, 17}, rows), loss = Tensor.zeros(rows), lse = Tensor.zeros(rows);
+            Tensor gloss = Tensor.zeros(DType.F32, CUDA, rows), glse = Tensor.zeros(DType.F32, CUDA, rows);
+            cpu.crossEntropy(x, targets, -100, loss, lse, rows, n);
+            gpu.crossEntropy(gx, targets.to(CUDA), -100, gloss, glse, rows, n);
+            assertSame("crossEntropy 2x9001", 1e-4, 1e-5, loss, gloss);
+            Tensor out = Tensor.zeros(DType.I64, Device.CPU, rows), gout = Tensor.zeros(DType.I64, CUDA, rows);
+            cpu.reduce(ReduceOp.ARGMAX, x, rows, n, 1, out);
+            gpu.reduce(ReduceOp.ARGMAX, gx, rows, n, 1, gout);
+            assertSame("argmax 2x9001", 0, 0, out, gout);
+        }
+    }
+
+    /** Empty products: k = 0 leaves beta * C, as cuBLAS and the CPU backend define it. */
+    @Test
+    void gemmOverAnEmptyInnerDimension() {
+        try (Scope scope = Scope.open()) {
+            Tensor c = randn(new Random(5), 3, 4), gc = c.to(CUDA);
+            Tensor a = Tensor.zeros(3, 1), b = Tensor.zeros(1, 4);
+            cpu.gemm(false, false, 1, 3, 4, 0, a, 1, 0, b, 4, 0, 0.5f, c, 4, 12);
+            gpu.gemm(false, false, 1, 3, 4, 0, a.to(CUDA), 1, 0, b.to(CUDA), 4, 0, 0.5f, gc, 4, 12);
+            assertSame("gemm k=0", 0, 0, c, gc);
+        }
+    }
+
     @Test
     void reductionsOverAnyMiddleAxis() {
         qt().withExamples(25).forAll(integers().between(1, 7), integers().between(1, 700), integers().between(1, 9),

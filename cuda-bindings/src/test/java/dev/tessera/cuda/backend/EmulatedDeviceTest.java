@@ -87,6 +87,26 @@ class EmulatedDeviceTest {
         }
     }
 
+    /** The context is current per OS thread (the emulator refuses calls without it, as the driver does). */
+    @Test
+    void theBackendWorksFromNewPlatformAndVirtualThreads() throws Exception {
+        for (Thread.Builder builder : List.of(Thread.ofPlatform(), Thread.ofVirtual())) {
+            float[][] result = new float[1][];
+            Throwable[] failure = new Throwable[1];
+            Thread t = builder.start(() -> {
+                try (Scope scope = Scope.open()) {
+                    Tensor a = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2).to(CUDA);
+                    result[0] = a.matmul(a).softmax(-1).toFloatArray();
+                } catch (Throwable e) {
+                    failure[0] = e;
+                }
+            });
+            t.join();
+            assertEquals(null, failure[0], () -> "on " + t + ": " + failure[0]);
+            Close.assertClose(new float[] {0.0474259f, 0.9525741f, 0.0009111f, 0.9990889f}, result[0], 1e-6, 1e-4, t.toString());
+        }
+    }
+
     @Test
     void freeingTwiceOrFreeingInsideABlockIsAnError() {
         try (Arena arena = Arena.ofConfined()) {
