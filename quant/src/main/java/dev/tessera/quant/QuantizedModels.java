@@ -317,15 +317,20 @@ public final class QuantizedModels {
      * command): blocks of {@code blocksize}, F32 compute dtype recorded, the output head kept in
      * F32. Tokenizer files and generation_config.json are copied along.
      */
-    public static FolderSummary quantize(Path modelDir, Path outDir, QuantType type, int blocksize, boolean doubleQuant) {
-        return quantize(modelDir, outDir, new BitsAndBytesConfig(type, blocksize, doubleQuant, DType.F32, null));
+    public static void quantize(Path modelDir, Path outDir, QuantType type, int blocksize, boolean doubleQuant) {
+        quantizeFolder(modelDir, outDir, new BitsAndBytesConfig(type, blocksize, doubleQuant, DType.F32, null));
+    }
+
+    /** As {@link #quantize(Path, Path, QuantType, int, boolean)} with a full config. */
+    public static void quantize(Path modelDir, Path outDir, BitsAndBytesConfig config) {
+        quantizeFolder(modelDir, outDir, config);
     }
 
     /** The linear layers a folder quantization turned to 4 bits, and those it kept (the output head, tied weights). */
     public record FolderSummary(List<String> quantized, List<String> kept) {}
 
-    /** As {@link #quantize(Path, Path, QuantType, int, boolean)} with a full config. */
-    public static FolderSummary quantize(Path modelDir, Path outDir, BitsAndBytesConfig config) {
+    /** As {@link #quantize(Path, Path, BitsAndBytesConfig)}, saying which layers were quantized and which kept. */
+    public static FolderSummary quantizeFolder(Path modelDir, Path outDir, BitsAndBytesConfig config) {
         if (isQuantized(modelDir)) {
             throw new TesseraException(modelDir + ": already quantized (config.json has a quantization_config)");
         }

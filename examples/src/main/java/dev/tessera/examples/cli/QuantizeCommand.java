@@ -51,7 +51,8 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (java.nio.file.Files.exists(output) && !java.nio.file.Files.isDirectory(output)) {
             throw new dev.tessera.core.TesseraException("--output " + output + ": is a file, expected a folder");
         }
-        QuantizedModels.FolderSummary summary = QuantizedModels.quantize(model, output, type, blocksize, doubleQuant);
+        QuantizedModels.FolderSummary summary = QuantizedModels.quantizeFolder(model, output,
+                new dev.tessera.quant.BitsAndBytesConfig(type, blocksize, doubleQuant, dev.tessera.core.DType.F32, null));
         int layers = summary.quantized().size() + summary.kept().size();
         System.err.printf("quantize: %d of %d linear layers to %s; kept in full precision: %s%n", summary.quantized().size(), layers, quant,
                 summary.kept().isEmpty() ? "none" : String.join(", ", summary.kept()) + " (the output head and tied weights stay unquantized, as load_in_4bit)");

@@ -42,7 +42,9 @@ public final class ScoreCommand implements Callable<Integer> {
         LoadedModel lm = LoadedModel.loadFrozen(model, adapter, torchDtype.dtype(), common.device());
         SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model, lm.base.config().maxPositions()));
         if (ds.skippedRows() > 0) {
-            System.err.println("tessera score: skipped " + ds.skippedRows() + " bad rows");
+            System.err.println("tessera score: skipped " + ds.skippedRows() + " unreadable rows (lines "
+                    + ds.skippedLines().stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "))
+                    + (ds.skippedRows() > ds.skippedLines().size() ? ", ..." : "") + ")");
         }
         lm.base.eval();
         StringBuilder out = new StringBuilder();
