@@ -132,9 +132,11 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "Tessera demo (outputs in %s)%n%n", output);
         System.out.printf(Locale.ROOT, "1. Pre-training: a 2-layer GPT-2 (n_embd 64, %,d-token byte-level BPE trained on the data) learns from scratch%n"
                 + "   on %d paragraphs of generated sentences (\"%s\"), %d steps.%n", vocab, paragraphs.size(), paragraphs.get(0).substring(0, 40) + "...", 2 * steps);
+        long baseline = startMeasuring();
         CausalLM scratch = CausalLM.create(config(vocab), seed);
         scratch.requiresGrad(true);
-        Row pre = train("pretrain", scratch, scratch, scratch::loss, scratch::save, pretrainData.examples(), List.of(), baseDir, LR_PRETRAIN, 2 * steps, null);
+        Row pre = train("pretrain", scratch, scratch, scratch::loss, scratch::save, pretrainData.examples(), List.of(), baseDir, LR_PRETRAIN,
+                2 * steps, null, baseline);
         scratch.release();
         System.out.printf(Locale.ROOT, "   loss %.2f -> %.2f (ln %d = %.2f is a uniform guess over the vocabulary).%n%n", pre.first(), pre.last(), vocab, Math.log(vocab));
 
@@ -183,7 +185,13 @@ public final class DemoCommand implements Callable<Integer> {
                 .withBaseModelNameOrPath(baseDir.toString());
     }
 
+    /** The tensor bytes live before a run's model is loaded (what earlier runs left): its peak is counted above them. */
+    private static long startMeasuring() {
+        return ((CpuBackend) Backends.cpu()).allocator().liveBytes();
+    }
+
     private Row full(Path baseDir) {
+        long baseline = startMeasuring();
         CausalLM model = CausalLM.load(baseDir);
         List<String> before = generations(model, null);
         model.requiresGrad(true);
@@ -191,7 +199,7 @@ public final class DemoCommand implements Callable<Integer> {
         Row r = train("full", model, model, model::loss, d -> {
             model.save(d);
             MergeCommand.copyCompanions(baseDir, d);
-        }, train.examples(), eval.examples(), dir, LR_FULL, steps, null);
+        }, train.examples(), eval.examples(), dir, LR_FULL, steps, null, baseline);
         Row done = withGenerations(r, before, generations(model, null));
         model.release();
         return done;
@@ -199,6 +207,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     private Row peft(String method, Path baseDir, boolean quantize, PeftConfig config, double lr, int runSteps, String optimizer,
                      boolean generate) {
+        long baseline = startMeasuring();
         CausalLM base = CausalLM.load(baseDir);
         if (quantize) {
             QuantizedModels.quantize(base, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null));
@@ -206,7 +215,7 @@ public final class DemoCommand implements Callable<Integer> {
         long baseBytes = weightBytes(base);
         PeftModel peft = PeftModel.of(base, config);
         List<String> before = generate ? generations(base, peft) : List.of();
-        Row r = train(method, base, peft, peft::loss, peft::save, train.examples(), eval.examples(), output.resolve(method), lr, runSteps, optimizer);
+        Row r = train(method, base, peft, peft::loss, peft::save, train.examples(), eval.examples(), output.resolve(method), lr, runSteps, optimizer, baseline);
         long[] counts = peft.trainableParameterCounts(); // PEFT's way: a packed 4-bit byte holds two weights
         Row done = new Row(r.method, lr, counts[0], counts[1], baseBytes, r.peakBytes, r.losses, r.evalLoss, r.secondsPerStep,
                 before, generate ? generations(base, peft) : List.of());
@@ -220,7 +229,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     private Row train(String method, CausalLM base, Module trained, Trainer.LossFunction loss, Trainer.ModelSaver saver,
                       List<dev.tessera.training.data.Example> data, List<dev.tessera.training.data.Example> evalData,
-                      Path dir, double lr, int runSteps, String optimizer) {
+                      Path dir, double lr, int runSteps, String optimizer, long baseline) {
         var args = new TrainingArguments(dir).learningRate(lr).maxSteps(runSteps).batchSize(BATCH).loggingSteps(10).seed(seed)
                 .runName("demo " + method);
         args.warmupSteps = Math.min(10, runSteps / 10);
@@ -231,12 +240,12 @@ public final class DemoCommand implements Callable<Integer> {
         System.err.println("demo: training " + method + " (" + runSteps + " steps)");
         long weightBytes = weightBytes(base);
         var allocator = ((CpuBackend) Backends.cpu()).allocator();
-        allocator.resetPeak();
+        allocator.resetPeak(); // the peak of training itself (QLoRA's F32 load before quantizing is not counted)
         long t0 = System.nanoTime();
         Trainer.TrainingResult result = new Trainer(trained, loss, saver, data, evalData, train == null ? 0 : train.padId(), args,
                 base.dropoutRng()).train();
         double secondsPerStep = (System.nanoTime() - t0) / 1e9 / runSteps;
-        return new Row(method, lr, trained.parameterCount(true), trained.parameterCount(false), weightBytes, allocator.peakLiveBytes(),
+        return new Row(method, lr, trained.parameterCount(true), trained.parameterCount(false), weightBytes, allocator.peakLiveBytes() - baseline,
                 result.stepLosses(), result.evalLoss() == null ? Double.NaN : result.evalLoss(), secondsPerStep, List.of(), List.of());
     }
 
