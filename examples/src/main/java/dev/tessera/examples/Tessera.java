@@ -31,8 +31,9 @@ import picocli.CommandLine;
  */
 @Command(name = "tessera", mixinStandardHelpOptions = true, version = "tessera 0.1.0",
         description = {"Fine-tune language models in Java: full fine-tuning, LoRA, QLoRA, IA3 and more, with Hugging Face's file formats.",
-            "GPU support today: the commands run models on the CPU (pure Java, Vector API); the library's CUDA backend "
-                + "(tensors and kernels) is not yet wired to the commands, so --device cuda is refused."},
+            "GPU support today: --device cuda runs train, score, generate and bench on the CUDA backend (cuBLAS and "
+                + "Tessera's kernels), which is tested on an emulated device but has not yet run on a real GPU; "
+                + "without a usable GPU the commands run on the CPU (pure Java, Vector API)."},
         subcommands = {
             DemoCommand.class,
             InspectCommand.class,
