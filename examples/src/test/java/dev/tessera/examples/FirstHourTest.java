@@ -251,7 +251,7 @@ class FirstHourTest {
     @Test
     void helpIsHonestAndComplete() {
         Run top = run("--help");
-        assertTrue(top.out().contains("CPU") && top.out().contains("CUDA") && top.out().contains("not yet wired"), top.out());
+        assertTrue(top.out().contains("CPU") && top.out().contains("CUDA") && top.out().contains("emulated device") && top.out().contains("not yet run on a real GPU"), top.out());
         Run bench = run("bench", "--help");
         assertEquals(0, bench.code(), bench.err());
         assertTrue(bench.out().contains("gemm") && bench.out().contains("train"), bench.out());

@@ -183,7 +183,7 @@ public final class TrainCommand implements Callable<Integer> {
     TorchDtypeOption torchDtype;
 
     @Option(names = "--nproc", paramLabel = "N", description = "Data-parallel on this machine: N ranks through Open MPI's mpirun, "
-            + "each with --batch-size rows (under mpirun the ranks are detected and no flag is needed).")
+            + "each with --batch-size rows (under mpirun the ranks are detected and no flag is needed). Default: one process.")
     Integer nproc;
 
     /** Whether this process prints (rank 0 of a data-parallel job, or the only process). */
