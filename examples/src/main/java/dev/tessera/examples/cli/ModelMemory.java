@@ -29,7 +29,12 @@ final class ModelMemory {
 
     private ModelMemory() {}
 
-    record Prediction(String method, double formula, double weights, double trainingState, double activations) {
+    record Prediction(String method, double formulaWeights, double formulaState, double weights, double trainingState,
+                      double activations) {
+        double formula() {
+            return formulaWeights + formulaState;
+        }
+
         double predicted() {
             return weights + trainingState + activations;
         }
@@ -62,7 +67,8 @@ final class ModelMemory {
         double loss = 2.0 * Math.min(tokens, Math.max(1, LOSS_CHUNK_FLOATS / c.vocabSize())) * c.vocabSize() * 4;
         double largestF32 = 4.0 * Math.max((long) c.vocabSize() * h, inter * h);              // a streaming load widens one
         double activations = Math.max(blockInputs + oneBlock + loss, method.equals("full") ? 0 : largestF32);
-        return new Prediction(method, formula.sum() * GIB, weights, trainingState, activations);
+        return new Prediction(method, formula.weights() * GIB, (formula.gradients() + formula.optimizer()) * GIB, weights,
+                trainingState, activations);
     }
 
     /** Bytes per element of the checkpoint's largest tensor (2 for BF16/F16, 4 for F32). */
@@ -120,7 +126,7 @@ final class ModelMemory {
             String live = measured == null ? "-" : String.format(Locale.ROOT, "%.3f", measured[0] / GIB);
             String rss = measured == null ? "-" : String.format(Locale.ROOT, "%.3f", measured[1] / GIB);
             System.out.printf(Locale.ROOT, "%-6s %12.3f %14.3f %14s %14s%n", p.method(), p.formula() / GIB, p.predicted() / GIB, live, rss);
-            chart.bar(p.method(), "formula", p.formula() / GIB, 0, 0, 0);
+            chart.bar(p.method(), "formula", p.formulaWeights() / GIB, p.formulaState() / GIB, 0, 0);
             chart.bar(p.method(), "predicted", p.weights() / GIB, p.trainingState() / GIB, p.activations() / GIB, 0);
             if (measured != null) {
                 chart.bar(p.method(), "live", 0, 0, 0, measured[0] / GIB);

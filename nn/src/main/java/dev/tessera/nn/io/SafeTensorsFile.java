@@ -204,8 +204,8 @@ public final class SafeTensorsFile implements AutoCloseable {
         long count = out.numel();
         int sliceElements = 1 << 22;
         long start = header.dataStart() + e.begin();
-        // the slice buffer is freed on return, not whenever the GC gets to a direct buffer
-        try (Arena slices = Arena.ofConfined(); FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        // freed on return, not whenever the GC gets to a direct buffer; shared: workers widen from it
+        try (Arena slices = Arena.ofShared(); FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
                 var ng = dev.tessera.core.Autograd.noGrad()) {
             java.nio.ByteBuffer buf = slices.allocate(sliceElements * 2L).asByteBuffer();
             for (long done = 0; done < count; ) {
