@@ -225,7 +225,9 @@ class DataParallelTest {
 
     /** The lines of a run's stderr that Tessera wrote (not progress bars, not the JVM's warnings). */
     static List<String> tesseraLines(Path stderr) throws IOException {
-        return Files.readAllLines(stderr).stream().filter(l -> l.startsWith("tessera")).toList();
+        // messages, not progress lines ("tessera train: reading ...") or the device notice ("tessera: note: ...")
+        return Files.readAllLines(stderr).stream()
+                .filter(l -> l.startsWith("tessera") && !l.startsWith("tessera train: ") && !l.startsWith("tessera: note: ")).toList();
     }
 
     static List<Double> losses(Path out) throws IOException {

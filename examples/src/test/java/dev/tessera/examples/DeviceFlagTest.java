@@ -31,7 +31,7 @@ class DeviceFlagTest {
         Run r = CliTest.run("score", "--model", MODEL, "--data", data.toString(), "--format", "tokens");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("{\"loss\": "), r.out());
-        assertEquals(1, r.err().lines().filter(l -> l.startsWith("tessera: running on the CPU (")).count(), r.err());
+        assertEquals(1, r.err().lines().filter(l -> l.startsWith("tessera: note: running on the CPU (")).count(), r.err());
     }
 
     @Test

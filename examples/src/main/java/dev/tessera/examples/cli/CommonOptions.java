@@ -22,6 +22,9 @@ public final class CommonOptions {
 
     private Device resolved;
 
+    /** Whether {@link #device()} keeps its notice to itself (the ranks of a data-parallel job but rank 0). */
+    boolean quiet;
+
     /**
      * Applies --threads and checks the syntax of --device; returns the device asked for, or the
      * CPU when none was (commands that run models call {@link #device()} instead).
@@ -65,10 +68,14 @@ public final class CommonOptions {
         }
         Device gpu = Device.cuda(0);
         if (Backends.isAvailable(gpu)) {
-            System.err.println("tessera: running on " + gpu + " (a usable GPU was found; --device cpu to stay on the CPU)");
+            if (!quiet) {
+                System.err.println("tessera: note: running on " + gpu + " (a usable GPU was found; --device cpu to stay on the CPU)");
+            }
             return resolved = gpu;
         }
-        System.err.println("tessera: running on the CPU (" + whyNoGpu() + ")");
+        if (!quiet) {
+            System.err.println("tessera: note: running on the CPU (" + whyNoGpu() + ")");
+        }
         return resolved = Device.CPU;
     }
 

@@ -5,7 +5,6 @@ import dev.tessera.core.Backends;
 import dev.tessera.core.DType;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
-import dev.tessera.core.cpu.CpuBackend;
 import dev.tessera.examples.Tessera.UsageException;
 import dev.tessera.examples.demo.ByteLevelBpe;
 import dev.tessera.examples.demo.DemoCorpus;
@@ -187,7 +186,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** The tensor bytes live before a run's model is loaded (what earlier runs left): its peak is counted above them. */
     private static long startMeasuring() {
-        return ((CpuBackend) Backends.cpu()).allocator().liveBytes();
+        return Backends.cpuAllocator().liveBytes();
     }
 
     private Row full(Path baseDir) {
@@ -239,7 +238,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
         System.err.println("demo: training " + method + " (" + runSteps + " steps)");
         long weightBytes = weightBytes(base);
-        var allocator = ((CpuBackend) Backends.cpu()).allocator();
+        var allocator = Backends.cpuAllocator();
         allocator.resetPeak(); // the peak of training itself (QLoRA's F32 load before quantizing is not counted)
         long t0 = System.nanoTime();
         Trainer.TrainingResult result = new Trainer(trained, loss, saver, data, evalData, train == null ? 0 : train.padId(), args,

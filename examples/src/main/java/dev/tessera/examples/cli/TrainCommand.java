@@ -237,6 +237,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private int train(Collective collective) {
+        common.quiet = !mainRank;
         Device device = common.device();
         if (collective.worldSize() > 1 && !device.isCpu()) {
             throw new UsageException("--device " + device + ": data-parallel training runs on the CPU for now (the collective is MPI over host memory)");
