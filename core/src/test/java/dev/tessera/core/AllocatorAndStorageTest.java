@@ -100,6 +100,23 @@ class AllocatorAndStorageTest {
     }
 
     @Test
+    void anEmptyBlockIsAllowedAndTakesTheSmallestClass() {
+        CachingAllocator allocator = new CachingAllocator();
+        MemorySegment empty = allocator.allocate(0);
+        assertEquals(0, empty.byteSize());
+        assertEquals(64, allocator.liveBytes());
+    }
+
+    @Test
+    void deviceStorageMadeInAScopeIsFreedWhenTheScopeCloses() {
+        List<Long> freed = new ArrayList<>();
+        try (Scope scope = Scope.open()) {
+            Storage.deviceMemory(Device.cuda(0), 0x1000L, 64, freed::add);
+        }
+        assertEquals(List.of(0x1000L), freed);
+    }
+
+    @Test
     void negativeSizesAreRefused() {
         var e = assertThrows(TesseraException.class, () -> new CachingAllocator().allocate(-1));
         assertEquals("cannot allocate a negative byte count: -1", e.getMessage());

@@ -100,6 +100,9 @@ class ParallelTest {
         assertEquals(2, chunks(100, 1).size());
         Parallel.setThreads(2);
         assertEquals(2, Parallel.threads());
+        Parallel.setThreads(1);
+        assertEquals(1, Parallel.threads(), "one thread is allowed");
+        assertEquals(1, chunks(100, 1).size());
         var e = assertThrows(IllegalArgumentException.class, () -> Parallel.setThreads(0));
         assertEquals("threads must be >= 1, got 0", e.getMessage());
     }
