@@ -189,6 +189,9 @@ public final class TrainCommand implements Callable<Integer> {
     /** Whether this process prints (rank 0 of a data-parallel job, or the only process). */
     private boolean mainRank = true;
 
+    /** The data-parallel job's size (1 for a single process). */
+    private int ranks = 1;
+
     @Spec
     CommandSpec spec;
 
@@ -200,6 +203,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Collective collective = DataParallelLaunch.collectiveFromEnvironment();
         mainRank = collective.isMain();
+        ranks = collective.worldSize();
         try {
             int code = train(collective);
             collective.close();
@@ -470,7 +474,8 @@ public final class TrainCommand implements Callable<Integer> {
             d.put("--target-modules", targetModules == null ? "(default)" : String.join(",", targetModules));
         }
         d.put("--data", data.toAbsolutePath().normalize().toString());
-        d.put("--batch-size", Integer.toString(batchSize));
+        // the global batch: a run may resume with another number of ranks (each then takes its share)
+        d.put("--batch-size × ranks", Integer.toString(batchSize * ranks));
         d.put("--grad-accum", Integer.toString(gradAccum));
         d.put("--optimizer", optimizer);
         return d;
