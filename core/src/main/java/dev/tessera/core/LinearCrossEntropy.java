@@ -15,6 +15,8 @@ final class LinearCrossEntropy {
 
     // x (N, C) F32, w (V, C) F32 or frozen BF16/F16, targets (N) I64 -> 0-dim mean over non-ignored rows
     static Tensor forward(Tensor x, Tensor w, Tensor targets, long ignoreIndex, int chunkRows) {
+        x.requireFloat("linearCrossEntropy");
+        w.requireFloatOrFrozen16("linearCrossEntropy");
         if (x.dim() != 2 || w.dim() != 2 || x.size(1) != w.size(1) || targets.dim() != 1 || targets.size(0) != x.size(0)) {
             throw new TesseraException("linearCrossEntropy: expected x [N, C], weight [V, C] and targets [N], got "
                     + Shapes.str(x.shape()) + ", " + Shapes.str(w.shape()) + " and " + Shapes.str(targets.shape()));
@@ -54,11 +56,10 @@ final class LinearCrossEntropy {
         }
         Tensor loss = Tensor.full((float) (sum / count), DType.F32, x.device()); // NaN when all are ignored, as PyTorch
         int labelled = count;
-        return Tensor.recordResult(loss, "linear_cross_entropy", g -> {
-            Node node = loss.node();
+        return Autograd.record("linear_cross_entropy", loss, g -> {
             float scale = g.item() / labelled;
-            Tensor dx = node.needs(0) ? Tensor.empty(DType.F32, x.device(), rows, c) : null;
-            Tensor dw = node.needs(1) ? Tensor.empty(DType.F32, x.device(), v, c) : null;
+            Tensor dx = Autograd.needsGrad(xc) ? Tensor.empty(DType.F32, x.device(), rows, c) : null;
+            Tensor dw = Autograd.needsGrad(w) ? Tensor.empty(DType.F32, x.device(), v, c) : null;
             Tensor wc = dx == null ? null : w.dtype() == DType.F32 || w.device().isCpu() ? w.contiguous() : w.cast(DType.F32);
             for (int r0 = 0; r0 < rows; r0 += chunk) {
                 int rc = Math.min(chunk, rows - r0);
