@@ -7,6 +7,7 @@ import dev.tessera.core.Backend;
 import dev.tessera.core.Backends;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
+import dev.tessera.core.PageTiers;
 import dev.tessera.core.Packed4Bit;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Storage;
@@ -17,6 +18,7 @@ import dev.tessera.cuda.ffi.cuda_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -112,6 +114,13 @@ public final class CudaBackend implements Backend {
     /** Returns the allocator's cached blocks to the driver. */
     public void releaseCached() {
         allocator.releaseCached();
+    }
+
+    /** Paged memory's fast tier in device memory, its slow tier in pinned host memory (slowDir unused). */
+    @Override
+    public PageTiers pageTiers(long pageBytes, int slots, Path slowDir) {
+        Storage fast = Scope.unowned(() -> allocate(slots * pageBytes));
+        return new CudaPageTiers(context, fast, pageBytes, slots);
     }
 
     // ------------------------------------------------------------------ addresses
