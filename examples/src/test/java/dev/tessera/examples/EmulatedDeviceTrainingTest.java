@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Training on the emulated CUDA device, in child JVMs so that it never becomes the default device
  * of the other CLI tests in this JVM: GPT-2-tiny trained 10 steps there and on the CPU (full, LoRA
  * and QLoRA with paged 8-bit AdamW, every loss within 1e-4 relative; {@code bench.DeviceTrainingCheck}),
- * and {@code tessera train --device cuda} end to end.
+ * paged AdamW and paged 8-bit AdamW bitwise equal to unpaged there ({@code bench.PagedOptimizerCheck}: fast tier
+ * in device memory, slow tier in pinned host memory), and {@code tessera train --device cuda} end to end.
  */
 class EmulatedDeviceTrainingTest {
     private static final Path EMULATOR = Path.of("../cuda-bindings/target/emulator/libtessera-cuda-emulator.so");
@@ -42,6 +43,17 @@ class EmulatedDeviceTrainingTest {
         List<String> verdicts = out.lines().filter(l -> l.matches("(full |lora |qlora) (PASS|FAIL): .*")).toList();
         assertEquals(3, verdicts.size(), out);
         assertTrue(verdicts.stream().allMatch(l -> l.contains(" PASS: ")), out);
+        assertEquals(0, p.exitValue(), out);
+    }
+
+    @Test
+    void pagedOptimizersOnTheEmulatedDeviceAreBitwiseEqualToUnpaged() throws IOException, InterruptedException {
+        Process p = emulated("dev.tessera.examples.bench.PagedOptimizerCheck", "cuda");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the check did not finish");
+        List<String> verdicts = out.lines().filter(l -> l.matches("paged-adamw(8bit)? +(PASS|FAIL): .*")).toList();
+        assertEquals(2, verdicts.size(), out);
+        assertTrue(verdicts.stream().allMatch(l -> l.contains(" PASS: ") && l.contains("on cuda:0")), out);
         assertEquals(0, p.exitValue(), out);
     }
 
