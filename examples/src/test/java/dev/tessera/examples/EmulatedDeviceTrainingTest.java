@@ -4,11 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.tessera.core.Scope;
+import dev.tessera.core.Tensor;
+import dev.tessera.nn.io.Checkpoints;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,6 +48,44 @@ class EmulatedDeviceTrainingTest {
         assertEquals(3, verdicts.size(), out);
         assertTrue(verdicts.stream().allMatch(l -> l.contains(" PASS: ")), out);
         assertEquals(0, p.exitValue(), out);
+    }
+
+    /** Runs the CLI in an emulated-device JVM; returns its stdout after checking it exited 0. */
+    private static String cli(String... args) throws IOException, InterruptedException {
+        Process p = emulated("dev.tessera.examples.Tessera", args);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), String.join(" ", args) + " did not finish");
+        assertEquals(0, p.exitValue(), String.join(" ", args) + ": " + out);
+        return out;
+    }
+
+    @Test
+    void mergeOnTheEmulatedDeviceWritesTheCpusWeights(@TempDir Path dir) throws IOException, InterruptedException {
+        Path data = dir.resolve("rows.jsonl");
+        Files.writeString(data, "{\"input_ids\": [1, 5, 9, 3, 7, 2, 8, 4]}\n".repeat(8));
+        String model = CliTest.FIXTURES.resolve("gpt2-tiny").toAbsolutePath().toString();
+        cli("train", "--device", "cpu", "--model", model, "--data", data.toString(), "--format", "tokens", "--output",
+                dir.resolve("lora").toString(), "--method", "lora", "--max-steps", "2", "--batch-size", "4",
+                "--lr", "0.05");
+        for (String device : List.of("cpu", "cuda")) {
+            cli("merge", "--device", device, "--model", model, "--adapter", dir.resolve("lora").toString(), "--output",
+                    dir.resolve("merged-" + device).toString());
+        }
+        try (var scope = Scope.open()) {
+            Map<String, Tensor> cpu = Checkpoints.loadStateDict(dir.resolve("merged-cpu"));
+            Map<String, Tensor> gpu = Checkpoints.loadStateDict(dir.resolve("merged-cuda"));
+            Map<String, Tensor> base = Checkpoints.loadStateDict(Path.of(model));
+            assertEquals(cpu.keySet(), gpu.keySet());
+            boolean changed = false;
+            for (String key : cpu.keySet()) {
+                float[] a = cpu.get(key).toFloatArray(), b = gpu.get(key).toFloatArray();
+                for (int i = 0; i < a.length; i++) {
+                    assertEquals(a[i], b[i], 1e-5 * Math.max(1, Math.abs(a[i])), key + "[" + i + "]");
+                }
+                changed |= base.containsKey(key) && !java.util.Arrays.equals(a, base.get(key).toFloatArray());
+            }
+            assertTrue(changed, "the adapter changed some weight");
+        }
     }
 
     @Test
