@@ -197,8 +197,11 @@ public final class CudaBackend implements Backend {
             upload(src, dst);
         } else if (dstHere) {
             Tensor staged = toHost(src);
-            upload(staged, dst);
-            context.releaseWhenComplete(staged);
+            try {
+                upload(staged, dst);
+            } finally {
+                context.releaseWhenComplete(staged);
+            }
         } else if (srcHere) {
             if (!dst.device().isCpu()) {
                 throw new TesseraException("copy from " + device() + " to " + dst.device() + " goes through the CPU: use to(Device.CPU) first");

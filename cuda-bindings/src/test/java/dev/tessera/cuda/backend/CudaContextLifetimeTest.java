@@ -12,6 +12,7 @@ import dev.tessera.core.Device;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
+import dev.tessera.cuda.ffi.CudaLibraries;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -37,12 +38,16 @@ class CudaContextLifetimeTest {
         CudaContext context = CudaContext.open(0, CudaDriver.get().driverVersion());
         context.cublas();
         context.synchronize();
-        assertTrue(context.memoryInfo().freeBytes() < free, "a context holds device memory (its error word)");
+        // the emulated device counts every allocation exactly; a GPU's free memory also moves with the driver's own use
+        boolean exact = CudaLibraries.emulator().isPresent();
+        assertTrue(!exact || context.memoryInfo().freeBytes() < free, "a context holds device memory (its error word)");
         context.close();
         assertTrue(context.isClosed());
         assertThrows(TesseraException.class, context::enter);
         context.close();   // idempotent
-        assertEquals(free, gpu.memoryInfo().freeBytes(), "the closed context's memory went back to the driver");
+        long after = gpu.memoryInfo().freeBytes();
+        assertTrue(exact ? after == free : Math.abs(after - free) <= 64L << 20,
+                "the closed context's memory went back to the driver: " + free + " free before, " + after + " after");
         // the process's own backend is untouched
         try (var scope = Scope.open()) {
             assertArrayEquals(new float[] {1, 2}, Tensor.of(new float[] {1, 2}, 2).to(CUDA).toFloatArray());
