@@ -15,13 +15,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
  * Paged optimizers on a device against their unpaged selves there: paged AdamW and paged 8-bit
  * AdamW take 5 steps on a 150,000-value parameter (paged) and a small one (not), with pages of
  * 64 KiB and a fast tier of 4 pages so that the state spills and is prefetched constantly; every
- * parameter must end bitwise equal to the unpaged run's. Prints one line per optimizer and a
+ * parameter, and the state it saves for a checkpoint, must end bitwise equal to the unpaged run's. Prints one line per optimizer and a
  * verdict; exits 1 on a difference. On CUDA the fast tier is device memory and the slow tier
  * pinned host memory; on the CPU, off-heap RAM and a memory-mapped file.
  *
@@ -51,13 +52,24 @@ public final class PagedOptimizerCheck {
         try (var store = new PagedStateStore(64 << 10, 4 * (64 << 10), dir)) {
             float[][] a = run(device, plain);
             float[][] b = run(device, paged.apply(store));
-            boolean pass = Arrays.equals(a[0], b[0]) && Arrays.equals(a[1], b[1]);
-            System.out.printf("%s %s: 5 steps on %s, parameters bitwise %s unpaged, %d pages moved%n", name,
+            boolean pass = Arrays.deepEquals(a, b);
+            System.out.printf("%s %s: 5 steps on %s, parameters and saved state bitwise %s unpaged, %d pages moved%n", name,
                     pass ? "PASS" : "FAIL", device, pass ? "equal to" : "DIFFERENT from", store.pagesIn() + store.pagesOut());
             return pass && store.pagesOut() > 0;
         } finally {
             Files.deleteIfExists(dir);
         }
+    }
+
+    /** The big parameter's saved state {@code which} (8-bit codes, or F32 values; paged state is padded to whole pages). */
+    private static float[] state(AdamW opt, String which) {
+        Map<String, Tensor> saved = opt.stateDict();
+        for (String key : List.of("state8.0.0." + which + ".codes", "paged.0.0." + which, "state.0.0." + which)) {
+            if (saved.containsKey(key)) {
+                return Arrays.copyOf(saved.get(key).toFloatArray(), 300 * 500);
+            }
+        }
+        throw new IllegalStateException("no saved " + which + " among " + saved.keySet());
     }
 
     /** Both parameters after 5 steps of the optimizer on {@code device}, same data every run. */
@@ -73,7 +85,8 @@ public final class PagedOptimizerCheck {
                 opt.step();
             }
         }
-        float[][] out = {big.toFloatArray(), small.toFloatArray()};
+        // the state read back from the pages (for checkpoints) must be the unpaged state too
+        float[][] out = {big.toFloatArray(), small.toFloatArray(), state(opt, "exp_avg"), state(opt, "exp_avg_sq")};
         big.release();
         small.release();
         return out;
