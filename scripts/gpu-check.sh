@@ -22,13 +22,16 @@
 #    the JUnit Platform launcher (the op-by-op CUDA-vs-CPU tests among them, one PASS/FAIL/SKIP line
 #    each), then the cuBLAS SGEMM benchmark (4096^3 and GPT-2's shapes, GPU vs CPU GFLOP/s; a shape
 #    runs only if it fits in 90% of the free memory cuMemGetInfo reports), then one summary ending in
-#    "gpu-check: N passed, N failed, N skipped". Then two model checks:
+#    "gpu-check: N passed, N failed, N skipped" (CudaPagedMemoryTest among them: pages in device memory and
+#    pinned host memory against the CPU's tiers). Then the paged optimizers (dev.tessera.examples.bench.
+#    PagedOptimizerCheck: paged AdamW and paged 8-bit AdamW on the GPU bitwise equal to unpaged, under a fast
+#    tier of 4 pages), and two model checks:
 #      - GPT-2-tiny trained 10 steps with `tessera train` on the GPU and on the CPU, full / LoRA / QLoRA
 #        with paged 8-bit AdamW, every loss within 1e-4 relative (dev.tessera.examples.bench.DeviceTrainingCheck);
 #      - a GPT-2 (124M, random weights) LoRA training step on the GPU: tokens/s of `tessera bench train
 #        --device cuda` against PyTorch + PEFT (tools/bench/torch_train_step.py --device cuda) when python3
 #        with torch and peft is there.
-#    The whole script stays under 8 minutes (GPU_CHECK_TIMEOUT for the op tests, 120 s per model check).
+#    The whole script stays under 8 minutes (GPU_CHECK_TIMEOUT for the op tests, 120 s per later check).
 #    Exit status 0 only when CUDA was usable and nothing failed. libcuda.so.1 comes from the driver; cuBLAS and NVRTC are found on the loader path,
 #    under /usr/local/cuda, or in pip's nvidia-* wheels (-Dtessera.cuda.libpath=DIR via JAVA_OPTS).
 set -euo pipefail
@@ -87,6 +90,11 @@ jvm=("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAM
 status=0
 # shellcheck disable=SC2086
 timeout "${GPU_CHECK_TIMEOUT:-300}" "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.cuda.check.GpuCheck "$@" || status=1
+
+# Paged AdamW and paged 8-bit AdamW on the GPU (device-memory fast tier, pinned slow tier) bitwise equal to unpaged
+# shellcheck disable=SC2086
+timeout 60 "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.examples.bench.PagedOptimizerCheck cuda \
+    2>/dev/null || status=1
 
 # GPT-2-tiny, 10 steps, GPU against CPU
 model="$payload/gpt2-tiny"

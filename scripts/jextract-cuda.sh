@@ -23,22 +23,23 @@ pkgdir="$out/${pkg//.//}"
 
 DRIVER_FUNCTIONS=(
     cuGetErrorString cuGetErrorName cuInit cuDriverGetVersion
-    cuDeviceGet cuDeviceGetCount cuDeviceGetName cuDeviceTotalMem_v2 cuDeviceGetAttribute
+    cuDeviceGet cuDeviceGetCount cuDeviceGetName cuDeviceGetAttribute
     cuDevicePrimaryCtxRetain cuDevicePrimaryCtxRelease_v2 cuCtxSetCurrent cuCtxSynchronize
     cuMemGetInfo_v2 cuMemAlloc_v2 cuMemFree_v2 cuMemAllocHost_v2 cuMemFreeHost
     cuMemcpyHtoD_v2 cuMemcpyDtoH_v2 cuMemcpyDtoD_v2 cuMemcpyHtoDAsync_v2 cuMemcpyDtoHAsync_v2 cuMemcpyDtoDAsync_v2
     cuMemsetD8_v2 cuMemsetD8Async
     cuModuleLoadData cuModuleGetFunction cuLaunchKernel
-    cuStreamCreate cuStreamSynchronize cuStreamDestroy_v2
+    cuStreamCreate cuStreamSynchronize cuStreamDestroy_v2 cuStreamWaitEvent
+    cuEventCreate cuEventRecord cuEventDestroy_v2
 )
 DRIVER_CONSTANTS=(
     CUDA_SUCCESS CUDA_ERROR_INVALID_VALUE CUDA_ERROR_OUT_OF_MEMORY CUDA_ERROR_NOT_INITIALIZED CUDA_ERROR_NO_DEVICE
     CUDA_ERROR_INVALID_DEVICE CUDA_ERROR_NO_BINARY_FOR_GPU CUDA_ERROR_INVALID_PTX CUDA_ERROR_UNSUPPORTED_PTX_VERSION
     CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
-    CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR CU_STREAM_NON_BLOCKING
+    CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR CU_STREAM_NON_BLOCKING CU_EVENT_DISABLE_TIMING
 )
 CUBLAS_FUNCTIONS=(
-    cublasCreate_v2 cublasDestroy_v2 cublasGetVersion_v2 cublasSetStream_v2 cublasSgemm_v2 cublasSgemmStridedBatched
+    cublasCreate_v2 cublasDestroy_v2 cublasSetStream_v2 cublasSgemm_v2 cublasSgemmStridedBatched
 )
 CUBLAS_CONSTANTS=(
     CUBLAS_STATUS_SUCCESS CUBLAS_STATUS_NOT_INITIALIZED CUBLAS_STATUS_ALLOC_FAILED CUBLAS_STATUS_INVALID_VALUE
@@ -46,7 +47,7 @@ CUBLAS_CONSTANTS=(
     CUBLAS_STATUS_NOT_SUPPORTED CUBLAS_STATUS_LICENSE_ERROR CUBLAS_OP_N CUBLAS_OP_T
 )
 NVRTC_FUNCTIONS=(
-    nvrtcGetErrorString nvrtcVersion nvrtcCreateProgram nvrtcDestroyProgram nvrtcCompileProgram
+    nvrtcGetErrorString nvrtcCreateProgram nvrtcDestroyProgram nvrtcCompileProgram
     nvrtcGetPTXSize nvrtcGetPTX nvrtcGetProgramLogSize nvrtcGetProgramLog
 )
 NVRTC_CONSTANTS=(NVRTC_SUCCESS NVRTC_ERROR_INVALID_OPTION NVRTC_ERROR_COMPILATION)

@@ -113,13 +113,6 @@ EXPORT cublasStatus_t cublasDestroy_v2(cublasHandle_t handle) {
     return CUBLAS_STATUS_SUCCESS;
 }
 
-EXPORT cublasStatus_t cublasGetVersion_v2(cublasHandle_t handle, int* version) {
-    if (handle == nullptr) return CUBLAS_STATUS_NOT_INITIALIZED;
-    if (version == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
-    *version = 130000;
-    return CUBLAS_STATUS_SUCCESS;
-}
-
 EXPORT cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t streamId) {
     if (handle == nullptr) return CUBLAS_STATUS_NOT_INITIALIZED;
     if (tsemu::stream(reinterpret_cast<CUstream>(streamId)) == nullptr) return CUBLAS_STATUS_INVALID_VALUE;

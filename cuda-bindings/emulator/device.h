@@ -52,6 +52,10 @@ struct Stream {
     void enqueue(std::function<CUresult()> run);
     // Waits until everything enqueued so far has run.
     void synchronize();
+    // The count of tasks enqueued so far: an event recorded now completes when that many have run.
+    uint64_t ticket();
+    // Waits until the first `target` tasks have run (starting them if needed).
+    void synchronizeTo(uint64_t target);
 
 private:
     void work();

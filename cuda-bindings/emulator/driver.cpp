@@ -34,6 +34,12 @@ struct CUstream_st {
     tsemu::Stream stream;
 };
 
+// An event is a point in one stream's order: complete when the stream has run `ticket` tasks.
+struct CUevent_st {
+    CUstream_st* stream = nullptr;   // null until recorded
+    uint64_t ticket = 0;
+};
+
 namespace tsemu {
 
 void report(const char* format, ...) {
@@ -255,8 +261,16 @@ void Stream::enqueue(std::function<CUresult()> run) {
 }
 
 void Stream::synchronize() {
+    synchronizeTo(ticket());
+}
+
+uint64_t Stream::ticket() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return submitted;
+}
+
+void Stream::synchronizeTo(uint64_t target) {
     std::unique_lock<std::mutex> lock(mutex);
-    uint64_t target = submitted;
     flushTo = std::max(flushTo, target);
     wake.notify_all();
     finished.wait(lock, [&] { return completed >= target; });
@@ -526,14 +540,6 @@ EXPORT CUresult cuDeviceGetName(char* name, int len, CUdevice dev) {
     return CUDA_SUCCESS;
 }
 
-EXPORT CUresult cuDeviceTotalMem_v2(size_t* bytes, CUdevice dev) {
-    if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
-    if (dev != 0) return CUDA_ERROR_INVALID_DEVICE;
-    if (bytes == nullptr) return CUDA_ERROR_INVALID_VALUE;
-    *bytes = memory().total;
-    return CUDA_SUCCESS;
-}
-
 EXPORT CUresult cuDeviceGetAttribute(int* pi, CUdevice_attribute attrib, CUdevice dev) {
     if (!initialised) return CUDA_ERROR_NOT_INITIALIZED;
     if (dev != 0) return CUDA_ERROR_INVALID_DEVICE;
@@ -794,6 +800,77 @@ EXPORT CUresult cuStreamSynchronize(CUstream hStream) {
     if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
     s->synchronize();
     return takeError();
+}
+
+// ==================================================================== events
+
+namespace {
+
+std::mutex eventsMutex;
+std::set<CUevent_st*> liveEvents;
+
+bool isEvent(CUevent e) {
+    std::lock_guard<std::mutex> lock(eventsMutex);
+    return liveEvents.count(e) > 0;
+}
+
+// The stream a recorded event points into, when that stream is still live (a destroyed stream ran
+// all its work before it went).
+Stream* liveStreamOf(CUstream_st* handle) {
+    Streams& all = streams();
+    std::lock_guard<std::mutex> lock(all.mutex);
+    return all.live.count(handle) ? &handle->stream : nullptr;
+}
+
+}  // namespace
+
+EXPORT CUresult cuEventCreate(CUevent* phEvent, unsigned int Flags) {
+    CHECK(requireContext());
+    if (phEvent == nullptr || (Flags & ~0x7u) != 0) return CUDA_ERROR_INVALID_VALUE;
+    auto* e = new CUevent_st();
+    std::lock_guard<std::mutex> lock(eventsMutex);
+    liveEvents.insert(e);
+    *phEvent = e;
+    return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuEventRecord(CUevent hEvent, CUstream hStream) {
+    CHECK(requireContext());
+    if (!isEvent(hEvent)) {
+        report("cuEventRecord: %p is not a live event", (void*)hEvent);
+        return CUDA_ERROR_INVALID_HANDLE;
+    }
+    Stream* s = stream(hStream);
+    if (s == nullptr) {
+        report("cuEventRecord: %p is not a live stream", (void*)hStream);
+        return CUDA_ERROR_INVALID_HANDLE;
+    }
+    hEvent->stream = (hStream == nullptr || hStream == CU_STREAM_LEGACY || hStream == CU_STREAM_PER_THREAD)
+                             ? defaultStream() : hStream;
+    hEvent->ticket = s->ticket();
+    return CUDA_SUCCESS;
+}
+
+// Work enqueued on hStream after this call waits for the work before the event's last record
+// (captured now: a later record does not change what this wait waits for).
+EXPORT CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags) {
+    CHECK(requireContext());
+    if (!isEvent(hEvent) || Flags != 0) return isEvent(hEvent) ? CUDA_ERROR_INVALID_VALUE : CUDA_ERROR_INVALID_HANDLE;
+    CUstream_st* source = hEvent->stream;
+    uint64_t ticket = hEvent->ticket;
+    if (source == nullptr) return CUDA_SUCCESS;   // never recorded: nothing to wait for
+    return enqueueOn(hStream, "cuStreamWaitEvent", [=] {
+        if (Stream* s = liveStreamOf(source)) s->synchronizeTo(ticket);
+        return CUDA_SUCCESS;
+    });
+}
+
+EXPORT CUresult cuEventDestroy_v2(CUevent hEvent) {
+    CHECK(requireContext());
+    std::lock_guard<std::mutex> lock(eventsMutex);
+    if (liveEvents.erase(hEvent) == 0) return CUDA_ERROR_INVALID_HANDLE;
+    delete hEvent;   // a wait enqueued on it captured its stream and ticket already
+    return CUDA_SUCCESS;
 }
 
 // ==================================================================== modules and launches

@@ -30,7 +30,6 @@ typedef struct CUstream_st* cudaStream_t;
 
 cublasStatus_t cublasCreate_v2(cublasHandle_t* handle);
 cublasStatus_t cublasDestroy_v2(cublasHandle_t handle);
-cublasStatus_t cublasGetVersion_v2(cublasHandle_t handle, int* version);
 cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStream_t streamId);
 cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n,
                               int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
@@ -58,7 +57,6 @@ typedef enum {
 typedef struct _nvrtcProgram* nvrtcProgram;
 
 const char* nvrtcGetErrorString(nvrtcResult result);
-nvrtcResult nvrtcVersion(int* major, int* minor);
 nvrtcResult nvrtcCreateProgram(nvrtcProgram* prog, const char* src, const char* name, int numHeaders,
                                const char* const* headers, const char* const* includeNames);
 nvrtcResult nvrtcDestroyProgram(nvrtcProgram* prog);

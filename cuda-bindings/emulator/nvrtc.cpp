@@ -120,13 +120,6 @@ EXPORT const char* nvrtcGetErrorString(nvrtcResult result) {
     }
 }
 
-EXPORT nvrtcResult nvrtcVersion(int* major, int* minor) {
-    if (major == nullptr || minor == nullptr) return NVRTC_ERROR_INVALID_INPUT;
-    *major = 13;
-    *minor = 0;
-    return NVRTC_SUCCESS;
-}
-
 EXPORT nvrtcResult nvrtcCreateProgram(nvrtcProgram* prog, const char* src, const char* name, int numHeaders,
                                       const char* const* headers, const char* const* includeNames) {
     if (prog == nullptr || src == nullptr || numHeaders < 0 || (numHeaders > 0 && (headers == nullptr || includeNames == nullptr))) {

@@ -1,5 +1,7 @@
 package dev.tessera.core;
 
+import java.nio.file.Path;
+
 /**
  * The service-provider interface every device implements. The tensor layer ({@link Tensor})
  * handles shapes, broadcasting, views and autograd; a backend only runs kernels on storage of
@@ -35,6 +37,16 @@ public interface Backend {
 
     /** Starts a new peak at the current live bytes (e.g. before loading a model). */
     default void resetPeakLiveBytes() {}
+
+    /**
+     * The two memory tiers of a {@link PagedMemory} on this device: a fast tier of {@code slots}
+     * pages that this backend's kernels read, and a slow tier holding every page. The default is
+     * the CPU's (off-heap RAM, and a memory-mapped file in {@code slowDir}); a backend whose
+     * kernels cannot read host memory returns tiers in its own memory.
+     */
+    default PageTiers pageTiers(long pageBytes, int slots, Path slowDir) {
+        return new HostPageTiers(pageBytes, slots, slowDir);
+    }
 
     /** dst[i] = cast(src[i]) over dst's shape; src is a view broadcast to dst's shape, dst any strides. */
     void copy(Tensor src, Tensor dst);

@@ -7,6 +7,7 @@ import dev.tessera.core.Backend;
 import dev.tessera.core.Backends;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
+import dev.tessera.core.PageTiers;
 import dev.tessera.core.Packed4Bit;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Storage;
@@ -17,8 +18,10 @@ import dev.tessera.cuda.ffi.cuda_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The CUDA backend of one device: core's {@link Backend} SPI on the driver API, cuBLAS for GEMM
@@ -40,15 +43,18 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class CudaBackend implements Backend {
     private static final Map<Integer, CudaBackend> BACKENDS = new ConcurrentHashMap<>();
+    private static final AtomicBoolean CLOSE_AT_EXIT = new AtomicBoolean();
 
     private final CudaContext context;
     private final DeviceAllocator allocator;
     private final KernelLauncher launcher;
+    private final CudaQuantOps quant;
 
     private CudaBackend(CudaContext context) {
         this.context = context;
         this.allocator = new DeviceAllocator(context);
         this.launcher = new KernelLauncher(context, new KernelLoader(context));
+        this.quant = new CudaQuantOps(this, context, launcher);
     }
 
     /** The backend of device {@code index}; throws with the reason when CUDA or the device is unusable. */
@@ -60,7 +66,22 @@ public final class CudaBackend implements Backend {
         if (index < 0 || index >= driver.deviceCount()) {
             throw new TesseraException("no CUDA device " + index + " (the driver reports " + driver.deviceCount() + ")");
         }
-        return BACKENDS.computeIfAbsent(index, i -> new CudaBackend(CudaContext.open(i, driver.driverVersion())));
+        return BACKENDS.computeIfAbsent(index, i -> {
+            if (CLOSE_AT_EXIT.compareAndSet(false, true)) {
+                Runtime.getRuntime().addShutdownHook(new Thread(CudaBackend::closeAll, "tessera-cuda-close"));
+            }
+            return new CudaBackend(CudaContext.open(i, driver.driverVersion()));
+        });
+    }
+
+    private static void closeAll() {
+        for (CudaBackend b : BACKENDS.values()) {
+            try {
+                b.close();
+            } catch (RuntimeException e) {
+                // at exit the driver returns everything anyway; a failing device must not block the JVM
+            }
+        }
     }
 
     @Override
@@ -114,6 +135,27 @@ public final class CudaBackend implements Backend {
         allocator.releaseCached();
     }
 
+    /**
+     * Waits for the device, returns cached device memory, and releases the stream, the cuBLAS handle
+     * and the context (run for every backend at JVM exit). Tensors still on the device become unusable;
+     * {@link #forDevice} opens the device afresh.
+     */
+    public void close() {
+        BACKENDS.remove(context.device().index(), this);
+        try {
+            allocator.releaseCached();
+        } finally {
+            context.close();
+        }
+    }
+
+    /** Paged memory's fast tier in device memory, its slow tier in pinned host memory (slowDir unused). */
+    @Override
+    public PageTiers pageTiers(long pageBytes, int slots, Path slowDir) {
+        Storage fast = Scope.unowned(() -> allocate(slots * pageBytes));
+        return new CudaPageTiers(context, fast, pageBytes, slots);
+    }
+
     // ------------------------------------------------------------------ addresses
 
     private boolean isHere(Tensor t) {
@@ -121,14 +163,14 @@ public final class CudaBackend implements Backend {
     }
 
     /** Device address of the tensor's first element. */
-    private long address(Tensor t) {
+    long address(Tensor t) {
         if (!isHere(t)) {
             throw new TesseraException("tensor on " + t.device() + " passed to the " + device() + " backend");
         }
         return t.storage().deviceAddress() + t.offset() * t.dtype().byteSize();
     }
 
-    private long addressOrNull(Tensor t) {
+    long addressOrNull(Tensor t) {
         return t == null ? 0L : address(t);
     }
 
@@ -158,7 +200,7 @@ public final class CudaBackend implements Backend {
             try {
                 upload(staged, dst);
             } finally {
-                staged.release();
+                context.releaseWhenComplete(staged);
             }
         } else if (srcHere) {
             if (!dst.device().isCpu()) {
@@ -193,11 +235,13 @@ public final class CudaBackend implements Backend {
                     hostToDevice(staged, packed);
                     deviceCopy(packed, dst);
                 } finally {
-                    packed.release();
+                    packed.release();   // device memory: reused only by work enqueued after this copy
                 }
             }
         } finally {
-            staged.release();
+            // the copy may still read the host buffer (always from pinned memory; from pageable memory the
+            // driver stages it first, but the buffer's memory is not ours to assume): free it once complete
+            context.releaseWhenComplete(staged);
         }
     }
 
@@ -227,8 +271,8 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Enqueues the copy of a contiguous host tensor. From pageable host memory the driver stages
-     * the bytes before the call returns, so the host tensor may be freed right after.
+     * Enqueues the copy of a contiguous host tensor; the host memory must stay as it is until the
+     * stream has run the copy (see {@link CudaContext#releaseWhenComplete}).
      */
     private void hostToDevice(Tensor src, Tensor dst) {
         context.enter();
@@ -327,12 +371,12 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Threads per block for a one-block-per-row kernel: a multiple of 32, at most 1024. */
+    /** Threads per block for a one-block-per-row kernel: a multiple of 32, at most the kernels' MAX_ROW_THREADS. */
     static int rowThreads(int n) {
         if (n <= 256) {
             return Math.max(32, (n + 31) / 32 * 32);
         }
-        return n <= 8192 ? 256 : 1024;
+        return n <= 8192 ? 256 : KernelConstants.MAX_ROW_THREADS;
     }
 
     // ------------------------------------------------------------------ GEMM
@@ -392,7 +436,8 @@ public final class CudaBackend implements Backend {
                     address(mean), address(rstd), address(dy), address(dx), rows, n);
         }
         if (dw != null || db != null) {
-            launcher.launch(Kernel.LAYERNORM_BACKWARD_PARAMS, (n + 31) / 32, 32, 8, address(x), address(mean),
+            launcher.launch(Kernel.LAYERNORM_BACKWARD_PARAMS, columnBlocks(n), KernelConstants.COLUMN_TILE,
+                    KernelConstants.COLUMN_ROWS, address(x), address(mean),
                     address(rstd), address(dy), addressOrNull(dw), addressOrNull(db), rows, n);
         }
     }
@@ -410,9 +455,14 @@ public final class CudaBackend implements Backend {
                     address(rstd), address(dy), address(dx), rows, n);
         }
         if (dw != null) {
-            launcher.launch(Kernel.RMSNORM_BACKWARD_DW, (n + 31) / 32, 32, 8, address(x), address(rstd), address(dy),
-                    address(dw), rows, n);
+            launcher.launch(Kernel.RMSNORM_BACKWARD_DW, columnBlocks(n), KernelConstants.COLUMN_TILE,
+                    KernelConstants.COLUMN_ROWS, address(x), address(rstd), address(dy), address(dw), rows, n);
         }
+    }
+
+    /** Blocks of a column-sum kernel over {@code n} columns. */
+    private static int columnBlocks(int n) {
+        return (n + KernelConstants.COLUMN_TILE - 1) / KernelConstants.COLUMN_TILE;
     }
 
     @Override
@@ -473,114 +523,33 @@ public final class CudaBackend implements Backend {
                 b2, w2, epsF, negStepSize, bc2Sqrt);
     }
 
-    // ------------------------------------------------------------------ quantized weights and state
-
-    /** Floats of a decoded tile of W: 16 MiB of scratch per 4-bit product. */
-    private static final long TILE_FLOATS = 1L << 22;
+    // ------------------------------------------------------------------ quantized weights and state (CudaQuantOps)
 
     @Override
     public void dequantize4bit(Packed4Bit w, DType rounding, Tensor out) {
-        if (out.numel() != w.numel() || !out.isContiguous() || (out.dtype() != DType.F32 && out.dtype() != DType.BF16)) {
-            throw new TesseraException("dequantize4bit: output must be contiguous F32 or BF16 with " + w.numel() + " elements");
-        }
-        if (!w.isDoubleQuantized() && rounding == DType.F32 && out.dtype() == DType.F32) {
-            long n = w.numel();
-            launcher.elementwise(Kernel.DEQUANT_4BIT, n, address(w.packed()), address(w.absmax()), address(w.code()),
-                    address(out), n, w.blocksize());
-            return;
-        }
-        decodeTile(w, rounding, 0, 0, 1, w.numel(), out);
-    }
-
-    /** Rows ranges of W's elements (range r from first + r * stride, width long) densely into out. */
-    private void decodeTile(Packed4Bit w, DType rounding, long first, long stride, long rows, long width, Tensor out) {
-        launcher.elementwise(Kernel.DEQUANT_4BIT_TILE, rows * width, address(w.packed()), address(w.code()),
-                w.blocksize(), addressOrNull(w.absmax()), addressOrNull(w.absmaxCodes()), addressOrNull(w.nestedAbsmax()),
-                addressOrNull(w.nestedCode()), w.nestedBlocksize(), w.nestedOffset(), rounding.ordinal(), first, stride,
-                rows, width, address(out), out.dtype().ordinal());
+        quant.dequantize4bit(w, rounding, out);
     }
 
     @Override
     public void matmul4bit(Packed4Bit w, DType rounding, boolean inputGradient, Tensor x, int m, Tensor y) {
-        int rows = w.rows(), cols = w.cols();
-        long xCols = inputGradient ? rows : cols, yCols = inputGradient ? cols : rows;
-        if (x.numel() != m * xCols || y.numel() != m * yCols || x.dtype() != DType.F32 || y.dtype() != DType.F32) {
-            throw new TesseraException("matmul4bit: x must be F32 [" + m + ", " + xCols + "] and y F32 [" + m + ", "
-                    + yCols + "]");
-        }
-        if (m == 0) {
-            return;
-        }
-        if (m == 1 && !inputGradient) {
-            launcher.launch(Kernel.GEMV_4BIT, rows, 256, 1, address(w.packed()), address(w.code()), w.blocksize(),
-                    addressOrNull(w.absmax()), addressOrNull(w.absmaxCodes()), addressOrNull(w.nestedAbsmax()),
-                    addressOrNull(w.nestedCode()), w.nestedBlocksize(), w.nestedOffset(), rounding.ordinal(),
-                    address(x), address(y), rows, cols);
-            return;
-        }
-        // A band of W's rows at a time, decoded into scratch, multiplied by cuBLAS.
-        int band = (int) Math.min(rows, Math.max(64, TILE_FLOATS / cols));
-        try (var scope = Scope.open()) {
-            Tensor tile = Tensor.empty(DType.F32, device(), band * cols);
-            Tensor xm = x.reshape(m, (int) xCols), ym = y.reshape(m, (int) yCols);
-            for (int r0 = 0; r0 < rows; r0 += band) {
-                int h = Math.min(band, rows - r0);
-                decodeTile(w, rounding, (long) r0 * cols, cols, h, cols, tile);
-                if (inputGradient) {
-                    // y [m, cols] += x[:, r0:r0+h] · tile [h, cols]
-                    gemm(false, false, 1, m, cols, h, xm.narrow(1, r0, h), rows, 0, tile, cols, 0,
-                            r0 == 0 ? 0f : 1f, ym, cols, 0);
-                } else {
-                    // y[:, r0:r0+h] = x [m, cols] · tileᵀ
-                    gemm(false, true, 1, m, h, cols, xm, cols, 0, tile, cols, 0, 0f, ym.narrow(1, r0, h), rows, 0);
-                }
-            }
-        }
+        quant.matmul4bit(w, rounding, inputGradient, x, m, y);
     }
 
     @Override
     public void quantize8bit(Tensor x, Tensor map, int blocksize, Tensor codes, Tensor absmax) {
-        long n = x.numel();
-        long blocks = check8bit(n, blocksize, codes, absmax, map);
-        launcher.launch(Kernel.QUANTIZE_8BIT, blocks, 256, 1, address(x), address(map), blocksize, address(codes),
-                address(absmax), n, context.errorWord());
+        quant.quantize8bit(x, map, blocksize, codes, absmax);
     }
 
     @Override
     public void dequantize8bit(Tensor codes, Tensor absmax, Tensor map, int blocksize, Tensor out) {
-        long n = out.numel();
-        check8bit(n, blocksize, codes, absmax, map);
-        launcher.elementwise(Kernel.DEQUANTIZE_8BIT, n, address(codes), address(absmax), address(map), blocksize,
-                address(out), n);
-    }
-
-    private static long check8bit(long n, int blocksize, Tensor codes, Tensor absmax, Tensor map) {
-        if (blocksize < 1 || blocksize > 4096) {
-            throw new TesseraException("8-bit codes on cuda: blocksize must be in [1, 4096], got " + blocksize);
-        }
-        long blocks = (n + blocksize - 1) / blocksize;
-        if (codes.numel() != n || codes.dtype() != DType.U8 || absmax.numel() != blocks || absmax.dtype() != DType.F32
-                || map.numel() != 256 || map.dtype() != DType.F32) {
-            throw new TesseraException("8-bit codes: " + n + " values need U8 codes [" + n + "], F32 absmax [" + blocks
-                    + "] and an F32 map [256]");
-        }
-        return blocks;
+        quant.dequantize8bit(codes, absmax, map, blocksize, out);
     }
 
     @Override
     public void adamw8bit(Tensor param, Tensor grad, Tensor mCodes, Tensor mAbsmax, Tensor vCodes, Tensor vAbsmax,
                           Tensor signedMap, Tensor unsignedMap, int blocksize, double lr, double beta1, double beta2,
                           double eps, double weightDecay, long step) {
-        long n = param.numel();
-        long blocks = check8bit(n, blocksize, mCodes, mAbsmax, signedMap);
-        check8bit(n, blocksize, vCodes, vAbsmax, unsignedMap);
-        // scalars in double, rounded once, exactly as the CPU backend
-        float decay = (float) (1 - lr * weightDecay);
-        float w1 = (float) (1 - beta1), b2 = (float) beta2, w2 = (float) (1 - beta2), epsF = (float) eps;
-        float negStepSize = (float) -(lr / (1 - Math.pow(beta1, step)));
-        float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
-        launcher.launch(Kernel.ADAMW8BIT_STEP, blocks, 256, 1, address(param), address(grad), address(mCodes),
-                address(mAbsmax), address(vCodes), address(vAbsmax), address(signedMap), address(unsignedMap), blocksize,
-                n, decay, w1, b2, w2, epsF, negStepSize, bc2Sqrt, context.errorWord());
+        quant.adamw8bit(param, grad, mCodes, mAbsmax, vCodes, vAbsmax, signedMap, unsignedMap, blocksize, lr, beta1,
+                beta2, eps, weightDecay, step);
     }
 }

@@ -4,6 +4,7 @@ import static dev.tessera.cuda.ffi.CudaStatus.check;
 import static dev.tessera.cuda.ffi.CudaStatus.checkCublas;
 
 import dev.tessera.core.Device;
+import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.cuda.ffi.CudaLibraries;
 import dev.tessera.cuda.ffi.cublas_api_h;
@@ -11,6 +12,8 @@ import dev.tessera.cuda.ffi.cuda_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One device's share of the process: its primary context (retained once, the one the CUDA
@@ -41,10 +44,14 @@ final class CudaContext {
     private final MemorySegment context;
     private final MemorySegment stream;
     private final long errorWord;
+    private final int cuDevice;
     private MemorySegment cublas;
     private String cublasFailure;
+    /** host buffers that enqueued copies read: released at the next synchronisation */
+    private final List<Tensor> pendingHostBuffers = new ArrayList<>();
+    private volatile boolean closed;
 
-    private CudaContext(Device device, int driverVersion, String name, int computeMajor, int computeMinor,
+    private CudaContext(Device device, int cuDevice, int driverVersion, String name, int computeMajor, int computeMinor,
                         MemorySegment context, MemorySegment stream, long errorWord) {
         this.device = device;
         this.driverVersion = driverVersion;
@@ -54,6 +61,7 @@ final class CudaContext {
         this.context = context;
         this.stream = stream;
         this.errorWord = errorWord;
+        this.cuDevice = cuDevice;
     }
 
     /** Retains device {@code ordinal}'s primary context and creates its stream. */
@@ -80,7 +88,7 @@ final class CudaContext {
             check(cuda_h.cuMemAlloc_v2(longOut, 4), "cuMemAlloc_v2(error word)");
             long errorWord = longOut.get(ValueLayout.JAVA_LONG, 0);
             check(cuda_h.cuMemsetD8_v2(errorWord, (byte) 0, 4), "cuMemsetD8_v2(error word)");
-            CudaContext c = new CudaContext(Device.cuda(ordinal), driverVersion, nameBuf.getString(0), major, minor,
+            CudaContext c = new CudaContext(Device.cuda(ordinal), dev, driverVersion, nameBuf.getString(0), major, minor,
                     ctx, stream, errorWord);
             if (!Thread.currentThread().isVirtual()) {
                 CURRENT.set(c);
@@ -116,6 +124,9 @@ final class CudaContext {
 
     /** Makes this context current on the calling thread (see the class comment). */
     void enter() {
+        if (closed) {
+            throw new TesseraException("the CUDA backend of " + device + " is closed");
+        }
         Thread t = Thread.currentThread();
         if (t.isVirtual()) {
             check(cuda_h.cuCtxSetCurrent(context), "cuCtxSetCurrent");
@@ -129,6 +140,7 @@ final class CudaContext {
     void synchronize() {
         enter();
         check(cuda_h.cuStreamSynchronize(stream), "cuStreamSynchronize");
+        releasePendingHostBuffers();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment word = arena.allocate(ValueLayout.JAVA_INT);
             check(cuda_h.cuMemcpyDtoH_v2(word, errorWord, 4), "cuMemcpyDtoH_v2(error word)");
@@ -144,6 +156,47 @@ final class CudaContext {
                 });
             }
         }
+    }
+
+    /** Releases {@code host} once the stream has run every copy enqueued so far (at the next synchronisation). */
+    synchronized void releaseWhenComplete(Tensor host) {
+        pendingHostBuffers.add(host);
+    }
+
+    private synchronized void releasePendingHostBuffers() {
+        pendingHostBuffers.forEach(Tensor::release);
+        pendingHostBuffers.clear();
+    }
+
+    /**
+     * Waits for the stream, then destroys the cuBLAS handle, the error word, the stream, and this
+     * process's hold on the primary context. Idempotent; the context is unusable afterwards.
+     */
+    synchronized void close() {
+        if (closed) {
+            return;
+        }
+        enter();
+        try {
+            check(cuda_h.cuStreamSynchronize(stream), "cuStreamSynchronize");
+        } finally {
+            closed = true;
+            releasePendingHostBuffers();
+            if (cublas != null) {
+                checkCublas(cublas_api_h.cublasDestroy_v2(cublas), "cublasDestroy_v2");
+                cublas = null;
+            }
+            check(cuda_h.cuMemFree_v2(errorWord), "cuMemFree_v2(error word)");
+            check(cuda_h.cuStreamDestroy_v2(stream), "cuStreamDestroy_v2");
+            check(cuda_h.cuDevicePrimaryCtxRelease_v2(cuDevice), "cuDevicePrimaryCtxRelease_v2");
+            if (CURRENT.get() == this) {
+                CURRENT.remove();
+            }
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
     }
 
     MemoryInfo memoryInfo() {

@@ -17,10 +17,13 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * A shared library found by trying file names, first through the system loader's own search
- * (LD_LIBRARY_PATH, the ld.so cache) and then in candidate folders. It is loaded at most once, on
- * first use, into the global arena, and a missing library never throws while loading: it yields a
- * one-line {@link #unavailableReason()} instead, and every function bound to it throws a
+ * A shared library found by trying file names, in this order: when the emulated CUDA device is
+ * selected ({@code -Dtessera.cuda.emulator} / {@code TESSERA_CUDA_EMULATOR}), that file and nothing
+ * else; otherwise each candidate folder in turn (every file name in it, after the libraries it
+ * depends on from the same install), and last the file names through the system loader's own
+ * search (LD_LIBRARY_PATH, the ld.so cache). It is loaded at most once, on first use, into the
+ * global arena, and a missing library never throws while loading: it yields a one-line
+ * {@link #unavailableReason()} instead, and every function bound to it throws a
  * {@link TesseraException} carrying that reason when called.
  */
 public final class NativeLibrary {

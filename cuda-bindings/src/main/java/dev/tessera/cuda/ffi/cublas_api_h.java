@@ -250,64 +250,6 @@ public final class cublas_api_h {
         }
     }
 
-    private static final class cublasGetVersion_v2 {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            cublas_api_h.C_INT,
-            cublas_api_h.C_POINTER,
-            cublas_api_h.C_POINTER
-        );
-
-        static final MemorySegment ADDR = LIBRARY.find("cublasGetVersion_v2");
-
-        static final MethodHandle HANDLE = LIBRARY.downcall("cublasGetVersion_v2", ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * cublasStatus_t cublasGetVersion_v2(cublasHandle_t handle, int *version)
-     * }
-     */
-    public static FunctionDescriptor cublasGetVersion_v2$descriptor() {
-        return cublasGetVersion_v2.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * cublasStatus_t cublasGetVersion_v2(cublasHandle_t handle, int *version)
-     * }
-     */
-    public static MethodHandle cublasGetVersion_v2$handle() {
-        return cublasGetVersion_v2.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * cublasStatus_t cublasGetVersion_v2(cublasHandle_t handle, int *version)
-     * }
-     */
-    public static MemorySegment cublasGetVersion_v2$address() {
-        return cublasGetVersion_v2.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * cublasStatus_t cublasGetVersion_v2(cublasHandle_t handle, int *version)
-     * }
-     */
-    public static int cublasGetVersion_v2(MemorySegment handle, MemorySegment version) {
-        var mh$ = cublasGetVersion_v2.HANDLE;
-        try {
-            return (int) mh$.invokeExact(handle, version);
-        } catch (Error | RuntimeException ex) {
-            throw ex;
-        } catch (Throwable ex$) {
-            throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
     private static final class cublasSetStream_v2 {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(
             cublas_api_h.C_INT,

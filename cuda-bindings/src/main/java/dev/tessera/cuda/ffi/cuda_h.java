@@ -166,6 +166,15 @@ public final class cuda_h {
         return 1;
     }
 
+    /**
+     * {@snippet lang=c :
+     * enum CUevent_flags_enum.CU_EVENT_DISABLE_TIMING = 2
+     * }
+     */
+    public static int CU_EVENT_DISABLE_TIMING() {
+        return 2;
+    }
+
     private static final class cuGetErrorString {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(
             cuda_h.C_INT,
@@ -563,64 +572,6 @@ public final class cuda_h {
         var mh$ = cuDeviceGetName.HANDLE;
         try {
             return (int) mh$.invokeExact(name, len, dev);
-        } catch (Error | RuntimeException ex) {
-            throw ex;
-        } catch (Throwable ex$) {
-            throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static final class cuDeviceTotalMem_v2 {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            cuda_h.C_INT,
-            cuda_h.C_POINTER,
-            cuda_h.C_INT
-        );
-
-        static final MemorySegment ADDR = LIBRARY.find("cuDeviceTotalMem_v2");
-
-        static final MethodHandle HANDLE = LIBRARY.downcall("cuDeviceTotalMem_v2", ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
-     * }
-     */
-    public static FunctionDescriptor cuDeviceTotalMem_v2$descriptor() {
-        return cuDeviceTotalMem_v2.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
-     * }
-     */
-    public static MethodHandle cuDeviceTotalMem_v2$handle() {
-        return cuDeviceTotalMem_v2.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
-     * }
-     */
-    public static MemorySegment cuDeviceTotalMem_v2$address() {
-        return cuDeviceTotalMem_v2.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
-     * }
-     */
-    public static int cuDeviceTotalMem_v2(MemorySegment bytes, int dev) {
-        var mh$ = cuDeviceTotalMem_v2.HANDLE;
-        try {
-            return (int) mh$.invokeExact(bytes, dev);
         } catch (Error | RuntimeException ex) {
             throw ex;
         } catch (Throwable ex$) {
@@ -2028,6 +1979,238 @@ public final class cuda_h {
         var mh$ = cuStreamDestroy_v2.HANDLE;
         try {
             return (int) mh$.invokeExact(hStream);
+        } catch (Error | RuntimeException ex) {
+            throw ex;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuEventCreate {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER,
+            cuda_h.C_INT
+        );
+
+        static final MemorySegment ADDR = LIBRARY.find("cuEventCreate");
+
+        static final MethodHandle HANDLE = LIBRARY.downcall("cuEventCreate", ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags)
+     * }
+     */
+    public static FunctionDescriptor cuEventCreate$descriptor() {
+        return cuEventCreate.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags)
+     * }
+     */
+    public static MethodHandle cuEventCreate$handle() {
+        return cuEventCreate.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags)
+     * }
+     */
+    public static MemorySegment cuEventCreate$address() {
+        return cuEventCreate.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags)
+     * }
+     */
+    public static int cuEventCreate(MemorySegment phEvent, int Flags) {
+        var mh$ = cuEventCreate.HANDLE;
+        try {
+            return (int) mh$.invokeExact(phEvent, Flags);
+        } catch (Error | RuntimeException ex) {
+            throw ex;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuEventRecord {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER,
+            cuda_h.C_POINTER
+        );
+
+        static final MemorySegment ADDR = LIBRARY.find("cuEventRecord");
+
+        static final MethodHandle HANDLE = LIBRARY.downcall("cuEventRecord", ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuEventRecord(CUevent hEvent, CUstream hStream)
+     * }
+     */
+    public static FunctionDescriptor cuEventRecord$descriptor() {
+        return cuEventRecord.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuEventRecord(CUevent hEvent, CUstream hStream)
+     * }
+     */
+    public static MethodHandle cuEventRecord$handle() {
+        return cuEventRecord.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuEventRecord(CUevent hEvent, CUstream hStream)
+     * }
+     */
+    public static MemorySegment cuEventRecord$address() {
+        return cuEventRecord.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuEventRecord(CUevent hEvent, CUstream hStream)
+     * }
+     */
+    public static int cuEventRecord(MemorySegment hEvent, MemorySegment hStream) {
+        var mh$ = cuEventRecord.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hEvent, hStream);
+        } catch (Error | RuntimeException ex) {
+            throw ex;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuEventDestroy_v2 {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER
+        );
+
+        static final MemorySegment ADDR = LIBRARY.find("cuEventDestroy_v2");
+
+        static final MethodHandle HANDLE = LIBRARY.downcall("cuEventDestroy_v2", ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuEventDestroy_v2(CUevent hEvent)
+     * }
+     */
+    public static FunctionDescriptor cuEventDestroy_v2$descriptor() {
+        return cuEventDestroy_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuEventDestroy_v2(CUevent hEvent)
+     * }
+     */
+    public static MethodHandle cuEventDestroy_v2$handle() {
+        return cuEventDestroy_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuEventDestroy_v2(CUevent hEvent)
+     * }
+     */
+    public static MemorySegment cuEventDestroy_v2$address() {
+        return cuEventDestroy_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuEventDestroy_v2(CUevent hEvent)
+     * }
+     */
+    public static int cuEventDestroy_v2(MemorySegment hEvent) {
+        var mh$ = cuEventDestroy_v2.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hEvent);
+        } catch (Error | RuntimeException ex) {
+            throw ex;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuStreamWaitEvent {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER,
+            cuda_h.C_POINTER,
+            cuda_h.C_INT
+        );
+
+        static final MemorySegment ADDR = LIBRARY.find("cuStreamWaitEvent");
+
+        static final MethodHandle HANDLE = LIBRARY.downcall("cuStreamWaitEvent", ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
+     * }
+     */
+    public static FunctionDescriptor cuStreamWaitEvent$descriptor() {
+        return cuStreamWaitEvent.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
+     * }
+     */
+    public static MethodHandle cuStreamWaitEvent$handle() {
+        return cuStreamWaitEvent.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
+     * }
+     */
+    public static MemorySegment cuStreamWaitEvent$address() {
+        return cuStreamWaitEvent.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags)
+     * }
+     */
+    public static int cuStreamWaitEvent(MemorySegment hStream, MemorySegment hEvent, int Flags) {
+        var mh$ = cuStreamWaitEvent.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hStream, hEvent, Flags);
         } catch (Error | RuntimeException ex) {
             throw ex;
         } catch (Throwable ex$) {

@@ -112,64 +112,6 @@ public final class nvrtc_h {
         }
     }
 
-    private static final class nvrtcVersion {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            nvrtc_h.C_INT,
-            nvrtc_h.C_POINTER,
-            nvrtc_h.C_POINTER
-        );
-
-        static final MemorySegment ADDR = LIBRARY.find("nvrtcVersion");
-
-        static final MethodHandle HANDLE = LIBRARY.downcall("nvrtcVersion", ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * nvrtcResult nvrtcVersion(int *major, int *minor)
-     * }
-     */
-    public static FunctionDescriptor nvrtcVersion$descriptor() {
-        return nvrtcVersion.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * nvrtcResult nvrtcVersion(int *major, int *minor)
-     * }
-     */
-    public static MethodHandle nvrtcVersion$handle() {
-        return nvrtcVersion.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * nvrtcResult nvrtcVersion(int *major, int *minor)
-     * }
-     */
-    public static MemorySegment nvrtcVersion$address() {
-        return nvrtcVersion.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * nvrtcResult nvrtcVersion(int *major, int *minor)
-     * }
-     */
-    public static int nvrtcVersion(MemorySegment major, MemorySegment minor) {
-        var mh$ = nvrtcVersion.HANDLE;
-        try {
-            return (int) mh$.invokeExact(major, minor);
-        } catch (Error | RuntimeException ex) {
-            throw ex;
-        } catch (Throwable ex$) {
-            throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
     private static final class nvrtcCreateProgram {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(
             nvrtc_h.C_INT,

@@ -18,14 +18,14 @@ extern "C" __global__ void adamw_step(float* p, const float* g, float* m, float*
     }
 }
 
-// bitsandbytes' 8-bit AdamW, one block of threads per quantization block (blocksize <= 4096): decode m
+// bitsandbytes' 8-bit AdamW, one block of threads per quantization block (blocksize <= TS_MAX_QUANT_BLOCK): decode m
 // (signed map) and v (unsigned map), the F32 AdamW update of adamw_step, re-encode with the new absmax.
 extern "C" __global__ void adamw8bit_step(float* p, const float* g, unsigned char* mc, float* ma, unsigned char* vc,
                                           float* va, const float* smap, const float* umap, int blocksize, i64 n,
                                           float decay, float w1, float beta2, float w2, float eps, float negStepSize,
                                           float bc2Sqrt, int* error) {
-    __shared__ float sm[4096];
-    __shared__ float sv[4096];
+    __shared__ float sm[TS_MAX_QUANT_BLOCK];
+    __shared__ float sv[TS_MAX_QUANT_BLOCK];
     i64 start = (i64)blockIdx.x * blocksize;
     i64 end = start + blocksize < n ? start + blocksize : n;
     float oldM = ma[blockIdx.x], oldV = va[blockIdx.x];

@@ -11,6 +11,13 @@ typedef unsigned long long u64;
 struct Dims { i64 rank; i64 size[TS_MAX_DIMS]; };   // 72 bytes
 struct Strides { i64 s[TS_MAX_DIMS]; };             // 64 bytes, in elements
 
+// Launch sizes that shared-memory arrays are sized for. CudaBackend reads these lines (KernelConstants),
+// so a kernel's tile and the host's launch come from one number.
+#define TS_MAX_ROW_THREADS 1024    // threads of a one-block-per-row kernel (block reductions: one slot per warp)
+#define TS_COLUMN_TILE 32          // columns one block of a column-sum kernel covers (threads in x)
+#define TS_COLUMN_ROWS 8           // rows it sums at once (threads in y)
+#define TS_MAX_QUANT_BLOCK 4096    // largest 8-bit quantization block (adamw8bit_step's shared state)
+
 // dev.tessera.core.DType ordinals
 enum { DT_F32 = 0, DT_BF16 = 1, DT_F16 = 2, DT_I64 = 3, DT_I32 = 4, DT_U8 = 5, DT_BOOL = 6 };
 
@@ -159,7 +166,7 @@ __device__ __forceinline__ float warp_min(float v) {
 
 // Sum over the block; every thread gets the result.
 __device__ float block_sum(float v) {
-    __shared__ float partial[32];
+    __shared__ float partial[TS_MAX_ROW_THREADS / 32];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
     v = warp_sum(v);
     __syncthreads();
@@ -170,7 +177,7 @@ __device__ float block_sum(float v) {
 }
 
 __device__ float block_max(float v) {
-    __shared__ float partial[32];
+    __shared__ float partial[TS_MAX_ROW_THREADS / 32];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
     v = warp_max(v);
     __syncthreads();
@@ -181,7 +188,7 @@ __device__ float block_max(float v) {
 }
 
 __device__ float block_min(float v) {
-    __shared__ float partial[32];
+    __shared__ float partial[TS_MAX_ROW_THREADS / 32];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
     v = warp_min(v);
     __syncthreads();

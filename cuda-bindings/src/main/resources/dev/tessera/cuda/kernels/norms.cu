@@ -46,12 +46,12 @@ extern "C" __global__ void layernorm_backward_dx(const float* x, const float* w,
     }
 }
 
-// dw[j] = sum_r g*xhat, db[j] = sum_r g (either may be null); block (32, 8) covers 32 columns.
+// dw[j] = sum_r g*xhat, db[j] = sum_r g (either may be null); block (TS_COLUMN_TILE, TS_COLUMN_ROWS) covers TS_COLUMN_TILE columns.
 extern "C" __global__ void layernorm_backward_params(const float* x, const float* mean, const float* rstd,
                                                      const float* dy, float* dw, float* db, int rows, int n) {
-    __shared__ float sw[8][33];
-    __shared__ float sb[8][33];
-    int col = blockIdx.x * 32 + threadIdx.x;
+    __shared__ float sw[TS_COLUMN_ROWS][TS_COLUMN_TILE + 1];
+    __shared__ float sb[TS_COLUMN_ROWS][TS_COLUMN_TILE + 1];
+    int col = blockIdx.x * TS_COLUMN_TILE + threadIdx.x;
     float aw = 0.0f, ab = 0.0f;
     if (col < n) {
         for (int r = threadIdx.y; r < rows; r += blockDim.y) {
@@ -106,11 +106,11 @@ extern "C" __global__ void rmsnorm_backward_dx(const float* x, const float* w, c
     }
 }
 
-// dw[j] = sum_r g * x * rstd; block (32, 8) covers 32 columns.
+// dw[j] = sum_r g * x * rstd; block (TS_COLUMN_TILE, TS_COLUMN_ROWS) covers TS_COLUMN_TILE columns.
 extern "C" __global__ void rmsnorm_backward_dw(const float* x, const float* rstd, const float* dy, float* dw,
                                                int rows, int n) {
-    __shared__ float sw[8][33];
-    int col = blockIdx.x * 32 + threadIdx.x;
+    __shared__ float sw[TS_COLUMN_ROWS][TS_COLUMN_TILE + 1];
+    int col = blockIdx.x * TS_COLUMN_TILE + threadIdx.x;
     float aw = 0.0f;
     if (col < n) {
         for (int r = threadIdx.y; r < rows; r += blockDim.y) {

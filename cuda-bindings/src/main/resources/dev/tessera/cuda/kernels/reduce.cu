@@ -18,8 +18,8 @@ extern "C" __global__ void reduce_rows(int op, const float* x, void* out, int ro
     i64 row = blockIdx.x;
     const float* xr = x + row * n;
     if (op == ROP_ARGMAX) {
-        __shared__ float bestValue[32];
-        __shared__ i64 bestIndex[32];
+        __shared__ float bestValue[TS_MAX_ROW_THREADS / 32];
+        __shared__ i64 bestIndex[TS_MAX_ROW_THREADS / 32];
         float v = -__int_as_float(0x7f800000);
         i64 at = 0x7fffffffffffffffLL;
         for (int i = threadIdx.x; i < n; i += blockDim.x) {

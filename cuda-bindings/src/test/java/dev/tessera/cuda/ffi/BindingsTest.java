@@ -78,8 +78,9 @@ class BindingsTest {
                 "cuMemcpyHtoD_v2", "cuMemcpyDtoH_v2", "cuMemcpyDtoD_v2", "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2",
                 "cuMemcpyDtoDAsync_v2", "cuMemsetD8_v2", "cuMemAllocHost_v2", "cuMemFreeHost", "cuMemGetInfo_v2",
                 "cuModuleLoadData", "cuModuleGetFunction", "cuLaunchKernel", "cuStreamCreate", "cuStreamSynchronize",
-                "cuStreamDestroy_v2", "cuGetErrorString")));
-        assertEquals(java.util.Set.of("cublasCreate_v2", "cublasDestroy_v2", "cublasGetVersion_v2", "cublasSetStream_v2",
+                "cuStreamDestroy_v2", "cuStreamWaitEvent", "cuEventCreate", "cuEventRecord", "cuEventDestroy_v2",
+                "cuDevicePrimaryCtxRelease_v2", "cuGetErrorString")));
+        assertEquals(java.util.Set.of("cublasCreate_v2", "cublasDestroy_v2", "cublasSetStream_v2",
                 "cublasSgemm_v2", "cublasSgemmStridedBatched"), descriptors(cublas_api_h.class).keySet());
         assertTrue(descriptors(nvrtc_h.class).keySet().containsAll(List.of("nvrtcCreateProgram", "nvrtcCompileProgram",
                 "nvrtcGetPTXSize", "nvrtcGetPTX", "nvrtcGetProgramLogSize", "nvrtcGetProgramLog", "nvrtcDestroyProgram")));

@@ -58,7 +58,7 @@ record CPrototype(String returnType, String name, List<String> paramTypes) {
             case "size_t", "CUdeviceptr", "long long", "long long int", "unsigned long long" -> ValueLayout.JAVA_LONG;
             case "unsigned char" -> ValueLayout.JAVA_BYTE;
             case "float" -> ValueLayout.JAVA_FLOAT;
-            case "CUcontext", "CUmodule", "CUfunction", "CUstream", "cudaStream_t", "cublasHandle_t", "nvrtcProgram" ->
+            case "CUcontext", "CUmodule", "CUfunction", "CUstream", "CUevent", "cudaStream_t", "cublasHandle_t", "nvrtcProgram" ->
                     ValueLayout.ADDRESS;
             default -> throw new IllegalArgumentException("no layout for C type '" + cType + "'");
         };

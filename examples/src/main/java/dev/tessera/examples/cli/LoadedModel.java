@@ -27,9 +27,9 @@ final class LoadedModel {
         this.tokenizer = tokenizer;
     }
 
-    /** For merging: every weight F32, on the CPU. */
-    static LoadedModel load(Path modelDir, Path adapterDir) {
-        return load(modelDir, adapterDir, false, null, Device.CPU);
+    /** For merging: every weight F32, moved to {@code device} once read. */
+    static LoadedModel load(Path modelDir, Path adapterDir, Device device) {
+        return load(modelDir, adapterDir, false, null, device);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.Device;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.quant.QuantizedModels;
@@ -37,12 +38,13 @@ public final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        common.apply();
+        Device device = common.device();
         if (output.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
             throw new TesseraException(output + ": the output folder must differ from the model folder");
         }
-        LoadedModel lm = LoadedModel.load(model, adapter);
-        CausalLM merged = lm.peft.mergeAndUnload();
+        LoadedModel lm = LoadedModel.load(model, adapter, device);
+        CausalLM merged = lm.peft.mergeAndUnload();   // the merge's products run on the model's device
+        merged.to(Device.CPU);                        // the files are written from host memory
         if (QuantizedModels.quantizedLayers(merged).isEmpty()) {
             merged.save(output);
         } else {

@@ -2,6 +2,7 @@ package dev.tessera.training.optim;
 
 import dev.tessera.core.Backends;
 import dev.tessera.core.DType;
+import dev.tessera.core.Device;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
@@ -106,6 +107,17 @@ public class AdamW extends OptimizerBase {
                 Tensor m = e.getValue();
                 state.put(key, Scope.unowned(() -> new Tensor[] {m.copy(), v.copy()}));
             }
+        }
+    }
+
+    /** The device of parameter "group.index". */
+    protected final Device deviceOf(String key) {
+        int dot = key.indexOf('.');
+        try {
+            return groups().get(Integer.parseInt(key.substring(0, dot))).params()
+                    .get(Integer.parseInt(key.substring(dot + 1))).device();
+        } catch (RuntimeException e) {
+            throw new TesseraException("optimizer state: no parameter for key " + key);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.tessera.training.optim;
 
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
+import dev.tessera.core.PagedMemory;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
@@ -69,9 +70,9 @@ public final class AdamW8bit extends AdamW {
         }
         QuantizedState q = quantized.computeIfAbsent(key, k -> Scope.unowned(() -> {
             QuantizedState s = new QuantizedState(n, p.device());
-            if (store != null && n >= PagedAdamW.DEFAULT_MIN_PAGED_VALUES && p.device().isCpu()) {
+            if (store != null && n >= PagedAdamW.DEFAULT_MIN_PAGED_VALUES) {
                 s.pagesPerArray = (int) ((n + store.pageBytes() - 1) / store.pageBytes());
-                s.firstPage = store.allocatePages(2 * s.pagesPerArray);
+                s.firstPage = store.on(p.device()).allocatePages(2 * s.pagesPerArray);
             } else {
                 s.mCodes = Tensor.zeros(DType.U8, p.device(), n);
                 s.vCodes = Tensor.zeros(DType.U8, p.device(), n);
@@ -83,23 +84,24 @@ public final class AdamW8bit extends AdamW {
             step8bit(p, p.grad(), q.mCodes, q.mAbsmax, q.vCodes, q.vAbsmax, m[0], m[1], BLOCK, weightDecay);
             return;
         }
-        // a page of m's codes and the matching page of v's at a time; pages hold whole blocks
+        // a page of m's codes and the matching page of v's at a time; pages hold whole blocks. The next
+        // pair is prefetched while this one updates (with four slots it evicts neither of this pair).
+        PagedMemory pages = store.on(p.device());
         long pageBytes = store.pageBytes();
         Tensor flat = p.reshape(-1), grad = p.grad().reshape(-1);
         for (int i = 0; i < q.pagesPerArray; i++) {
             int start = (int) (i * pageBytes);
             int len = (int) Math.min(pageBytes, n - start);
             int block0 = start / BLOCK, blocks = (len + BLOCK - 1) / BLOCK;
-            Tensor mc = pageCodes(q.firstPage + i, len), vc = pageCodes(q.firstPage + q.pagesPerArray + i, len);
+            Tensor mc = pages.acquire(q.firstPage + i, DType.U8, len);
+            Tensor vc = pages.acquire(q.firstPage + q.pagesPerArray + i, DType.U8, len);
+            if (pages.fastPages() >= 4 && i + 1 < q.pagesPerArray) {
+                pages.prefetch(q.firstPage + i + 1);
+                pages.prefetch(q.firstPage + q.pagesPerArray + i + 1);
+            }
             step8bit(flat.narrow(0, start, len), grad.narrow(0, start, len), mc, q.mAbsmax.narrow(0, block0, blocks),
                     vc, q.vAbsmax.narrow(0, block0, blocks), m[0], m[1], BLOCK, weightDecay);
         }
-    }
-
-    /** The first {@code len} bytes of a page in the fast tier, as U8 codes (valid until the page is evicted). */
-    private Tensor pageCodes(int page, int len) {
-        MemorySegment s = store.acquire(page);
-        return Tensor.wrap(DType.U8, new int[] {len}, s.asSlice(0, len));
     }
 
     private Tensor[] mapsOn(Device device) {
@@ -108,17 +110,19 @@ public final class AdamW8bit extends AdamW {
     }
 
     /** m's (which 0) or v's (1) codes as a new CPU tensor. */
-    private Tensor codesOf(QuantizedState q, int which) {
+    private Tensor codesOf(String key, QuantizedState q, int which) {
         if (q.firstPage < 0) {
             return (which == 0 ? q.mCodes : q.vCodes).to(Device.CPU).copy();
         }
         Tensor out = Tensor.empty(DType.U8, q.n);
-        MemorySegment dst = out.dataSegment();
+        PagedMemory pages = store.on(deviceOf(key));
         long pageBytes = store.pageBytes();
-        List<MemorySegment> pages = store.snapshot();
         for (int i = 0; i < q.pagesPerArray; i++) {
-            long len = Math.min(pageBytes, q.n - i * pageBytes);
-            MemorySegment.copy(pages.get(q.firstPage + which * q.pagesPerArray + i), 0, dst, i * pageBytes, len);
+            int len = (int) Math.min(pageBytes, q.n - i * pageBytes);
+            try (var scope = Scope.open()) {
+                Tensor page = pages.acquire(q.firstPage + which * q.pagesPerArray + i, DType.U8, len).to(Device.CPU);
+                MemorySegment.copy(page.dataSegment(), 0, out.dataSegment(), i * pageBytes, len);
+            }
         }
         return out;
     }
@@ -127,8 +131,8 @@ public final class AdamW8bit extends AdamW {
     public Map<String, Tensor> stateDict() {
         Map<String, Tensor> out = new LinkedHashMap<>(super.stateDict());
         quantized.forEach((key, q) -> {
-            out.put("state8." + key + ".exp_avg.codes", Scope.unowned(() -> codesOf(q, 0)));
-            out.put("state8." + key + ".exp_avg_sq.codes", Scope.unowned(() -> codesOf(q, 1)));
+            out.put("state8." + key + ".exp_avg.codes", Scope.unowned(() -> codesOf(key, q, 0)));
+            out.put("state8." + key + ".exp_avg_sq.codes", Scope.unowned(() -> codesOf(key, q, 1)));
             out.put("state8." + key + ".exp_avg.absmax", q.mAbsmax);
             out.put("state8." + key + ".exp_avg_sq.absmax", q.vAbsmax);
         });
@@ -166,17 +170,6 @@ public final class AdamW8bit extends AdamW {
                 quantized.put(key, q);
             }
         });
-    }
-
-    /** The device of parameter "group.index". */
-    private Device deviceOf(String key) {
-        int dot = key.indexOf('.');
-        try {
-            return groups().get(Integer.parseInt(key.substring(0, dot))).params()
-                    .get(Integer.parseInt(key.substring(dot + 1))).device();
-        } catch (RuntimeException e) {
-            throw new TesseraException("optimizer state: no parameter for key " + key);
-        }
     }
 
     @Override
