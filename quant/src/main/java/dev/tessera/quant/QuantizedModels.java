@@ -1,8 +1,6 @@
 package dev.tessera.quant;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.core.Autograd;
 import dev.tessera.core.DType;
@@ -10,23 +8,20 @@ import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.Conv1D;
-import dev.tessera.nn.Init;
 import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.Module;
-import dev.tessera.nn.ParameterSource;
-import dev.tessera.nn.io.CheckpointReader;
-import dev.tessera.nn.io.CheckpointWriter;
-import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.AtomicFiles;
 import dev.tessera.nn.io.PythonJson;
+import dev.tessera.nn.io.WeightFolderReader;
+import dev.tessera.nn.io.WeightFolderWriter;
+import dev.tessera.nn.io.WeightFolders;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.models.ModelConfig;
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -66,9 +61,6 @@ import java.util.regex.PatternSyntaxException;
  * read from the tensors, not from the config. Loading and saving again is bit-exact.
  */
 public final class QuantizedModels {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-    /** Buffers that transformers skips too: GPT-2's causal-mask buffers, old rotary caches. */
-    private static final Pattern IGNORED = Pattern.compile(".*(\\.attn\\.bias|\\.attn\\.masked_bias|rotary_emb\\.inv_freq)$");
     private static final Pattern QUANT_STATE = Pattern.compile("(.+)\\.weight\\.quant_state\\.bitsandbytes__(nf4|fp4)");
     /** What {@code quantize} copies beside the weights so the new folder tokenizes and generates. */
     private static final List<String> COMPANION_FILES = List.of("generation_config.json", "tokenizer.json",
@@ -242,7 +234,7 @@ public final class QuantizedModels {
     }
 
     /** One zero broadcast to {@code shape} (unowned): stands in for a weight without its memory. */
-    private static Tensor broadcastZero(int[] shape) {
+    static Tensor broadcastZero(int[] shape) {
         int[] ones = new int[shape.length];
         Arrays.fill(ones, 1);
         return Scope.unowned(() -> Tensor.zeros(ones).expand(shape));
@@ -348,7 +340,7 @@ public final class QuantizedModels {
         for (String name : COMPANION_FILES) {
             Path src = modelDir.resolve(name);
             if (Files.isRegularFile(src)) {
-                copyAtomically(src, outDir.resolve(name));
+                AtomicFiles.copy(src, outDir.resolve(name));
             }
         }
         return summary;
@@ -356,7 +348,7 @@ public final class QuantizedModels {
 
     /**
      * The folder written tensor by tensor: each weight is read (file reads, widened to F32),
-     * quantized or kept F32, and its bytes go straight to disk through a {@link CheckpointWriter};
+     * quantized or kept F32, and its bytes go straight to disk through a {@link WeightFolderWriter};
      * the model is only ever built from stand-ins. Peak memory is one tensor in F32, and the files
      * are byte for byte those of {@link #save(CausalLM, Path, BitsAndBytesConfig)} after
      * {@link #quantize(CausalLM, BitsAndBytesConfig)} on the fully loaded model.
@@ -366,7 +358,7 @@ public final class QuantizedModels {
         Map<String, Boolean> targets = quantizationTargets(ModelConfig.read(modelDir.resolve("config.json")), config);
         Map<String, List<String>> stateNames = new LinkedHashMap<>(); // module -> its quant-state tensor names
         CausalLM skeleton;
-        try (CheckpointWriter writer = CheckpointWriter.open(outDir)) {
+        try (WeightFolderWriter writer = WeightFolderWriter.open(outDir)) {
             skeleton = CausalLM.loadFrozen(modelDir, DType.F32, (name, shape, read) -> {
                 try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
                     Tensor wide = read.get(); // F32: what save() writes for every tensor that stays wide
@@ -402,14 +394,7 @@ public final class QuantizedModels {
                     }
                 }
                 writer.finish(order);
-                ObjectNode json;
-                try {
-                    json = (ObjectNode) MAPPER.readTree(skeleton.config().toJson());
-                } catch (JsonProcessingException e) {
-                    throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
-                }
-                json.set("quantization_config", config.toJson());
-                writeAtomically(outDir.resolve("config.json"), PythonJson.dumps(json) + "\n");
+                writeConfig(outDir, skeleton.config(), config.toJson());
                 List<String> kept = new ArrayList<>();
                 for (Map.Entry<String, Module> e : skeleton.namedModules().entrySet()) {
                     if ((e.getValue() instanceof Linear || e.getValue() instanceof Conv1D) && !stateNames.containsKey(e.getKey())) {
@@ -442,22 +427,22 @@ public final class QuantizedModels {
             return CausalLM.load(dir);
         }
         BitsAndBytesConfig bnb = BitsAndBytesConfig.fromJson(qc, configFile.toString());
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+        try (WeightFolderReader weights = WeightFolders.open(dir)) {
             Set<String> quantized = new TreeSet<>();
-            for (String name : ckpt.names()) {
+            for (String name : weights.names()) {
                 Matcher m = QUANT_STATE.matcher(name);
                 if (m.matches()) {
                     quantized.add(m.group(1));
                 }
             }
-            CheckpointSource source = new CheckpointSource(ckpt, quantized);
+            QuantizedWeightSource source = new QuantizedWeightSource(weights, quantized);
             CausalLM model = CausalLM.create(config, source);
             try {
                 List<String> problems = new ArrayList<>(source.problems);
                 Map<String, Linear4bit> layers = new LinkedHashMap<>();
                 for (String name : quantized) {
                     try {
-                        layers.put(name, readLayer(model, name, ckpt, bnb.computeDtype()));
+                        layers.put(name, readLayer(model, name, weights, bnb.computeDtype()));
                     } catch (TesseraException | IllegalArgumentException e) {
                         problems.add(e.getMessage());
                     }
@@ -479,7 +464,7 @@ public final class QuantizedModels {
     }
 
     /** The 4-bit layer stored under module {@code name}, over the bias the model already loaded. */
-    private static Linear4bit readLayer(CausalLM model, String name, CheckpointReader ckpt, DType compute) {
+    private static Linear4bit readLayer(CausalLM model, String name, WeightFolderReader weights, DType compute) {
         Module old;
         try {
             old = model.getSubmodule(name);
@@ -493,16 +478,16 @@ public final class QuantizedModels {
         LinearLayer lin = (LinearLayer) old;
         String weightKey = name + ".weight";
         Map<String, StoredTensor> stored = new LinkedHashMap<>();
-        for (String key : ckpt.names()) {
+        for (String key : weights.names()) {
             if (key.equals(weightKey) || key.startsWith(weightKey + ".")) {
-                String dtype = ckpt.dtypeName(key);
+                String dtype = weights.dtypeName(key);
                 if (!dtype.equals("U8") && !dtype.equals("F32")) {
                     throw new TesseraException(key + ": dtype " + dtype + ", expected U8 or F32 in a 4-bit layer");
                 }
-                long[] shape = Arrays.stream(ckpt.shape(key)).asLongStream().toArray();
+                long[] shape = Arrays.stream(weights.shape(key)).asLongStream().toArray();
                 byte[] data;
                 try (var scope = Scope.open()) {
-                    data = ckpt.read(key).dataSegment().toArray(ValueLayout.JAVA_BYTE); // file reads: no resident mapping
+                    data = weights.read(key).dataSegment().toArray(ValueLayout.JAVA_BYTE); // file reads: no resident mapping
                 }
                 stored.put(key, new StoredTensor(dtype, shape, data));
             }
@@ -601,16 +586,16 @@ public final class QuantizedModels {
                     putQuantState(state, names.get(done) + ".weight", done.quantState());
                 }
             }
-            Checkpoints.saveStateDict(dir, state);
+            WeightFolders.saveStateDict(dir, state);
         }
-        ObjectNode json;
-        try {
-            json = (ObjectNode) MAPPER.readTree(model.config().toJson());
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
-        }
+        writeConfig(dir, model.config(), quantizationConfig);
+    }
+
+    /** {@code config.json}: the model's config with {@code quantization_config} added, as transformers writes it. */
+    private static void writeConfig(Path dir, ModelConfig config, JsonNode quantizationConfig) {
+        ObjectNode json = config.toJsonTree();
         json.set("quantization_config", quantizationConfig);
-        writeAtomically(dir.resolve("config.json"), PythonJson.dumps(json) + "\n");
+        AtomicFiles.writeString(dir.resolve("config.json"), PythonJson.dumps(json) + "\n");
     }
 
     private static void putQuantState(Map<String, Tensor> state, String weightKey, QuantState s) {
@@ -624,117 +609,7 @@ public final class QuantizedModels {
 
     /** The {@code quantization_config} object of a config, or null. */
     static JsonNode quantizationConfig(ModelConfig config) {
-        try {
-            JsonNode qc = MAPPER.readTree(config.toJson()).get("quantization_config");
-            return qc == null || qc.isNull() ? null : qc;
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
-        }
-    }
-
-    private static void writeAtomically(Path target, String text) {
-        Path tmp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-        try {
-            Files.writeString(tmp, text);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the original error says what went wrong
-            }
-            throw new TesseraException(target + ": cannot write (" + e.getMessage() + ")", e);
-        }
-    }
-
-    private static void copyAtomically(Path src, Path target) {
-        Path tmp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-        try {
-            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new TesseraException(target + ": cannot copy from " + src + " (" + e.getMessage() + ")", e);
-        }
-    }
-
-    /**
-     * Parameters of a quantized checkpoint while its model is built: F32 copies (BF16/F16
-     * converted) of ordinary tensors, tiny stand-ins for the weights of 4-bit layers (replaced
-     * afterwards), and a list of every problem rather than the first.
-     */
-    private static final class CheckpointSource implements ParameterSource {
-        private final CheckpointReader ckpt;
-        private final Set<String> quantized;
-        private final Set<String> used = new HashSet<>();
-        final List<String> problems = new ArrayList<>();
-        final List<Tensor> placeholders = new ArrayList<>();
-        private final List<String> missing = new ArrayList<>();
-
-        CheckpointSource(CheckpointReader ckpt, Set<String> quantized) {
-            this.ckpt = ckpt;
-            this.quantized = quantized;
-        }
-
-        @Override
-        public Tensor tensor(String name, int[] shape, Init init) {
-            if (name.endsWith(".weight") && quantized.contains(name.substring(0, name.length() - 7))) {
-                // A broadcast view of one zero: the real weight is the 4-bit layer that replaces this module.
-                Tensor stand = Scope.unowned(() -> Tensor.zeros(1).expand(shape));
-                placeholders.add(stand);
-                return stand;
-            }
-            if (!ckpt.contains(name)) {
-                missing.add(name);
-                return stand(shape);
-            }
-            used.add(name);
-            int[] actual = ckpt.shape(name);
-            String dtype = ckpt.dtypeName(name);
-            if (!Arrays.equals(actual, shape)) {
-                problems.add(name + " has shape " + Arrays.toString(actual) + ", expected " + Arrays.toString(shape));
-            } else if (!dtype.equals("F32") && !dtype.equals("BF16") && !dtype.equals("F16")) {
-                problems.add(name + " has dtype " + dtype + ", expected F32, BF16 or F16");
-            } else {
-                try (var ng = Autograd.noGrad()) {
-                    return Scope.unowned(() -> {
-                        Tensor read = ckpt.read(name); // file reads: the mapping's pages never become resident
-                        if (read.dtype() == DType.F32) {
-                            return read;
-                        }
-                        Tensor wide = read.cast(DType.F32);
-                        read.release();
-                        return wide;
-                    });
-                }
-            }
-            return stand(shape);
-        }
-
-        /** A broadcast zero of the expected shape: reports go on without allocating what config.json claims. */
-        private Tensor stand(int[] shape) {
-            int[] ones = new int[shape.length];
-            Arrays.fill(ones, 1);
-            Tensor t = Scope.unowned(() -> Tensor.zeros(ones).expand(shape));
-            placeholders.add(t);
-            return t;
-        }
-
-        /** Adds "missing" and "unexpected" entries: tensors nothing asked for, beyond 4-bit state and skipped buffers. */
-        void addUnexpected(ModelConfig config, List<String> out) {
-            if (!missing.isEmpty()) {
-                out.add("missing " + missing);
-            }
-            List<String> unexpected = new ArrayList<>();
-            for (String name : ckpt.names()) {
-                boolean quantState = quantized.stream().anyMatch(m -> name.equals(m + ".weight") || name.startsWith(m + ".weight."));
-                boolean tiedHead = config.tieWordEmbeddings() && name.equals("lm_head.weight");
-                if (!used.contains(name) && !quantState && !tiedHead && !IGNORED.matcher(name).matches()) {
-                    unexpected.add(name);
-                }
-            }
-            if (!unexpected.isEmpty()) {
-                out.add("unexpected " + unexpected);
-            }
-        }
+        JsonNode qc = config.toJsonTree().get("quantization_config");
+        return qc == null || qc.isNull() ? null : qc;
     }
 }

@@ -2,6 +2,7 @@ package dev.tessera.nn.io;
 
 import static dev.tessera.nn.io.IoErrors.error;
 
+import dev.tessera.core.DType;
 import dev.tessera.core.Device;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
@@ -67,6 +68,17 @@ public final class SafeTensors {
     /** Memory-maps {@code path} and validates its whole header; close the result to unmap. */
     public static SafeTensorsFile open(Path path) {
         return SafeTensorsFile.open(path);
+    }
+
+    /**
+     * {@code tensors} in the same order with every non-F32 one cast to F32 (the casts owned by
+     * the current {@code Scope}): Tessera saves models and adapters in F32, as PEFT and
+     * {@code save_pretrained} of an F32 model do.
+     */
+    public static Map<String, Tensor> widenedToF32(Map<String, Tensor> tensors) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        tensors.forEach((k, v) -> out.put(k, v.dtype() == DType.F32 ? v : v.cast(DType.F32)));
+        return out;
     }
 
     /** {@link #write(Path, Map, Map)} with only the {@code {"format": "pt"}} metadata. */
