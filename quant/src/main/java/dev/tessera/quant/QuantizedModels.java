@@ -13,13 +13,11 @@ import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.Module;
 import dev.tessera.nn.io.AtomicFiles;
 import dev.tessera.nn.io.PythonJson;
-import dev.tessera.nn.io.WeightFolderReader;
 import dev.tessera.nn.io.WeightFolderWriter;
 import dev.tessera.nn.io.WeightFolders;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.models.ModelConfig;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,8 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -61,7 +57,6 @@ import java.util.regex.PatternSyntaxException;
  * read from the tensors, not from the config. Loading and saving again is bit-exact.
  */
 public final class QuantizedModels {
-    private static final Pattern QUANT_STATE = Pattern.compile("(.+)\\.weight\\.quant_state\\.bitsandbytes__(nf4|fp4)");
     /** What {@code quantize} copies beside the weights so the new folder tokenizes and generates. */
     private static final List<String> COMPANION_FILES = List.of("generation_config.json", "tokenizer.json",
             "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt",
@@ -86,36 +81,25 @@ public final class QuantizedModels {
     /** As {@link #quantize(CausalLM, BitsAndBytesConfig)}, telling {@code progress} (layers done, layers in all) after each layer. */
     public static List<String> quantize(CausalLM model, BitsAndBytesConfig config, java.util.function.BiConsumer<Integer, Integer> progress) {
         Map<String, Module> modules = model.namedModules();
-        int candidates = 0;
-        for (Module m : modules.values()) {
-            if (m instanceof Linear || m instanceof Conv1D) {
-                candidates++;
-            }
-        }
+        Set<String> targets = layersToQuantize(model, config).keySet();
+        int candidates = (int) modules.values().stream().filter(QuantizedModels::isLinear).count();
         int seen = 0;
-        String head = nameOf(model, (Module) model.lmHead());
-        List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
-        Set<Tensor> tied = tiedWeights(modules);
         List<String> quantized = new ArrayList<>();
         List<Tensor> replaced = new ArrayList<>();
         for (Map.Entry<String, Module> e : modules.entrySet()) {
             Module m = e.getValue();
-            if (!(m instanceof Linear || m instanceof Conv1D)) {
+            if (!isLinear(m)) {
                 continue;
             }
             progress.accept(++seen, candidates);
-            if (skipped(e.getKey(), skip)) {
-                continue;
-            }
-            Tensor stored = m.localParameter("weight");
-            if (tied.contains(stored)) {
+            if (!targets.contains(e.getKey())) {
                 continue;
             }
             Linear4bit q = Linear4bit.quantize((LinearLayer) m, config.quantType(), config.blocksize(),
                     config.doubleQuant(), config.computeDtype());
             model.setSubmodule(e.getKey(), q);
             quantized.add(e.getKey());
-            replaced.add(stored);
+            replaced.add(m.localParameter("weight"));
         }
         Set<Tensor> live = identitySet(model.namedParameters().values());
         for (Tensor w : replaced) {
@@ -215,22 +199,35 @@ public final class QuantizedModels {
     private static Map<String, Boolean> quantizationTargets(ModelConfig modelConfig, BitsAndBytesConfig config) {
         CausalLM skeleton = CausalLM.create(modelConfig, (name, shape, init) -> broadcastZero(shape));
         try {
-            Map<String, Module> modules = skeleton.namedModules();
-            String head = nameOf(skeleton, (Module) skeleton.lmHead());
-            List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
-            Set<Tensor> tied = tiedWeights(modules);
             Map<String, Boolean> targets = new LinkedHashMap<>();
-            for (Map.Entry<String, Module> e : modules.entrySet()) {
-                Module m = e.getValue();
-                if ((m instanceof Linear || m instanceof Conv1D) && !skipped(e.getKey(), skip)
-                        && !tied.contains(m.localParameter("weight"))) {
-                    targets.put(e.getKey() + ".weight", m instanceof Conv1D);
-                }
-            }
+            layersToQuantize(skeleton, config).forEach((name, m) -> targets.put(name + ".weight", m instanceof Conv1D));
             return targets;
         } finally {
             skeleton.release();
         }
+    }
+
+    /**
+     * The linear layers {@code load_in_4bit} turns to 4 bits, by name in model order: every
+     * {@link Linear} and {@link Conv1D} but those the config skips (by default the output head)
+     * and those whose weight is tied to another parameter.
+     */
+    private static Map<String, Module> layersToQuantize(CausalLM model, BitsAndBytesConfig config) {
+        Map<String, Module> modules = model.namedModules();
+        String head = nameOf(model, (Module) model.lmHead());
+        List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
+        Set<Tensor> tied = tiedWeights(modules);
+        Map<String, Module> out = new LinkedHashMap<>();
+        modules.forEach((name, m) -> {
+            if (isLinear(m) && !skipped(name, skip) && !tied.contains(m.localParameter("weight"))) {
+                out.put(name, m);
+            }
+        });
+        return out;
+    }
+
+    static boolean isLinear(Module m) {
+        return m instanceof Linear || m instanceof Conv1D;
     }
 
     /** One zero broadcast to {@code shape} (unowned): stands in for a weight without its memory. */
@@ -397,7 +394,7 @@ public final class QuantizedModels {
                 writeConfig(outDir, skeleton.config(), config.toJson());
                 List<String> kept = new ArrayList<>();
                 for (Map.Entry<String, Module> e : skeleton.namedModules().entrySet()) {
-                    if ((e.getValue() instanceof Linear || e.getValue() instanceof Conv1D) && !stateNames.containsKey(e.getKey())) {
+                    if (isLinear(e.getValue()) && !stateNames.containsKey(e.getKey())) {
                         kept.add(e.getKey());
                     }
                 }
@@ -420,85 +417,7 @@ public final class QuantizedModels {
      * mis-shaped tensors, bad quant states) are reported together, naming the folder and tensor.
      */
     public static CausalLM load(Path dir) {
-        Path configFile = dir.resolve("config.json");
-        ModelConfig config = ModelConfig.read(configFile);
-        JsonNode qc = quantizationConfig(config);
-        if (qc == null) {
-            return CausalLM.load(dir);
-        }
-        BitsAndBytesConfig bnb = BitsAndBytesConfig.fromJson(qc, configFile.toString());
-        try (WeightFolderReader weights = WeightFolders.open(dir)) {
-            Set<String> quantized = new TreeSet<>();
-            for (String name : weights.names()) {
-                Matcher m = QUANT_STATE.matcher(name);
-                if (m.matches()) {
-                    quantized.add(m.group(1));
-                }
-            }
-            QuantizedWeightSource source = new QuantizedWeightSource(weights, quantized);
-            CausalLM model = CausalLM.create(config, source);
-            try {
-                List<String> problems = new ArrayList<>(source.problems);
-                Map<String, Linear4bit> layers = new LinkedHashMap<>();
-                for (String name : quantized) {
-                    try {
-                        layers.put(name, readLayer(model, name, weights, bnb.computeDtype()));
-                    } catch (TesseraException | IllegalArgumentException e) {
-                        problems.add(e.getMessage());
-                    }
-                }
-                source.addUnexpected(config, problems);
-                if (!problems.isEmpty()) {
-                    layers.values().forEach(Linear4bit::release);
-                    throw new TesseraException(dir + ": checkpoint does not fit the " + config.modelType()
-                            + " model of config.json: " + String.join("; ", problems));
-                }
-                layers.forEach(model::setSubmodule);
-                source.placeholders.forEach(Tensor::release);
-                return model;
-            } catch (RuntimeException | Error e) {
-                model.release();
-                throw e;
-            }
-        }
-    }
-
-    /** The 4-bit layer stored under module {@code name}, over the bias the model already loaded. */
-    private static Linear4bit readLayer(CausalLM model, String name, WeightFolderReader weights, DType compute) {
-        Module old;
-        try {
-            old = model.getSubmodule(name);
-        } catch (TesseraException e) {
-            throw new TesseraException(name + ".weight: 4-bit weight for a module the model does not have");
-        }
-        if (!(old instanceof Linear || old instanceof Conv1D)) {
-            throw new TesseraException(name + ".weight: 4-bit weight for a " + old.getClass().getSimpleName()
-                    + ", expected a linear layer");
-        }
-        LinearLayer lin = (LinearLayer) old;
-        String weightKey = name + ".weight";
-        Map<String, StoredTensor> stored = new LinkedHashMap<>();
-        for (String key : weights.names()) {
-            if (key.equals(weightKey) || key.startsWith(weightKey + ".")) {
-                String dtype = weights.dtypeName(key);
-                if (!dtype.equals("U8") && !dtype.equals("F32")) {
-                    throw new TesseraException(key + ": dtype " + dtype + ", expected U8 or F32 in a 4-bit layer");
-                }
-                long[] shape = Arrays.stream(weights.shape(key)).asLongStream().toArray();
-                byte[] data;
-                try (var scope = Scope.open()) {
-                    data = weights.read(key).dataSegment().toArray(ValueLayout.JAVA_BYTE); // file reads: no resident mapping
-                }
-                stored.put(key, new StoredTensor(dtype, shape, data));
-            }
-        }
-        Quantized4Bit q = Quantized4Bit.fromTensors(weightKey, stored);
-        long[] expected = {lin.outFeatures(), lin.inFeatures()};
-        if (!Arrays.equals(q.state().shape(), expected)) {
-            throw new TesseraException(weightKey + ": quant_state shape " + Arrays.toString(q.state().shape())
-                    + ", expected [out, in] = " + Arrays.toString(expected));
-        }
-        return new Linear4bit(q, lin.bias(), compute);
+        return QuantizedFolderReader.load(dir);
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.tessera.nn.peft;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.io.Json;
-import dev.tessera.nn.io.PythonJson;
 import dev.tessera.nn.models.ModelConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
