@@ -174,6 +174,16 @@ public final class PythonJson {
     }
 
     private static void string(StringBuilder sb, String s) {
+        appendQuoted(sb, s, true);
+    }
+
+    /**
+     * {@code s} as a JSON string: quotes, backslashes and control characters escaped (short forms
+     * where JSON has them, else six-character escapes in lowercase hex); with {@code asciiOnly}
+     * every UTF-16 unit outside space..tilde too, as Python's {@code ensure_ascii}, else left as
+     * is, as serde_json writes safetensors headers.
+     */
+    static StringBuilder appendQuoted(StringBuilder sb, String s, boolean asciiOnly) {
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -186,7 +196,7 @@ public final class PythonJson {
                 case '\b' -> sb.append("\\b");
                 case '\f' -> sb.append("\\f");
                 default -> {
-                    if (c < 0x20 || c > 0x7e) {
+                    if (c < 0x20 || (asciiOnly && c > 0x7e)) {
                         sb.append(String.format("\\u%04x", (int) c));
                     } else {
                         sb.append(c);
@@ -194,6 +204,6 @@ public final class PythonJson {
                 }
             }
         }
-        sb.append('"');
+        return sb.append('"');
     }
 }

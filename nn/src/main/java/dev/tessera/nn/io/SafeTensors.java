@@ -230,27 +230,7 @@ public final class SafeTensors {
 
     /** Appends {@code s} as a JSON string escaped exactly as serde_json (the Rust writer) does. */
     private static StringBuilder appendString(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        return sb.append('"');
+        return PythonJson.appendQuoted(sb, s, false);
     }
 
     /** The header's bytes, padded with spaces to a multiple of 8 as the Rust writer does. */

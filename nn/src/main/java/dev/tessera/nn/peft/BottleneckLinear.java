@@ -67,12 +67,7 @@ final class BottleneckLinear extends TunerLayer {
 
     @Override
     public Map<String, Tensor> adapterTensors(String adapter) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        out.put("adapter_down.weight", down(adapter).weight());
-        out.put("adapter_down.bias", down(adapter).bias());
-        out.put("adapter_up.weight", up(adapter).weight());
-        out.put("adapter_up.bias", up(adapter).bias());
-        return out;
+        return linearTensors(adapter, "adapter_down", "adapter_up");
     }
 
     @Override

@@ -126,10 +126,7 @@ public final class LoraLinear extends TunerLayer {
 
     @Override
     public Map<String, Tensor> adapterTensors(String adapter) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        out.put("lora_A.weight", loraA(adapter).weight());
-        out.put("lora_B.weight", loraB(adapter).weight());
-        return out;
+        return linearTensors(adapter, "lora_A", "lora_B");
     }
 
     /** Merges the active adapter into the base weight: {@code W += scaling · B·A}. */

@@ -3,9 +3,11 @@ package dev.tessera.nn.peft;
 import dev.tessera.core.Device;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
+import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.Module;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -72,6 +74,22 @@ abstract sealed class TunerLayer extends Module implements LinearLayer permits L
 
     final AdapterDict dict(String name) {
         return child(name, AdapterDict.class);
+    }
+
+    /**
+     * The weights (and biases, when present) of {@code adapter}'s {@link Linear} in each of
+     * {@code dicts}, under PEFT's keys: {@code lora_A.weight}, {@code adapter_down.bias}.
+     */
+    final Map<String, Tensor> linearTensors(String adapter, String... dicts) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (String d : dicts) {
+            Linear l = dict(d).module(requireAdapter(adapter), Linear.class);
+            out.put(d + ".weight", l.weight());
+            if (l.bias() != null) {
+                out.put(d + ".bias", l.bias());
+            }
+        }
+        return out;
     }
 
     /** Where new adapter tensors go: the device of the base layer's first parameter (CPU when it has none). */

@@ -20,7 +20,7 @@ import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CheckpointLoadingTest {
+class WeightFolderLoadingTest {
     @TempDir
     Path tmp;
 
