@@ -255,7 +255,7 @@ public final class PeftModel extends Module {
     }
 
     /** Base frozen; the active adapter's tensors (and its modules_to_save, and biases per LoRA's bias) trainable unless in inference mode. */
-    void updateTrainable() {
+    private void updateTrainable() {
         model.requiresGrad(false);
         for (var e : configs.entrySet()) {
             boolean train = e.getKey().equals(active) && !e.getValue().inferenceMode();
@@ -360,7 +360,7 @@ public final class PeftModel extends Module {
         return model;
     }
 
-    void checkUsable() {
+    private void checkUsable() {
         if (unloaded) {
             throw new TesseraException("this PeftModel was unloaded; use the model it returned");
         }
