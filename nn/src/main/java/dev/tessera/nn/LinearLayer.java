@@ -35,6 +35,15 @@ public interface LinearLayer {
     Tensor bias();
 
     /**
+     * How many model values {@code parameter}, one of this layer's own parameters, holds: what
+     * PEFT's {@code get_nb_trainable_parameters} counts. Its elements, unless the layer stores
+     * values packed: a 4-bit layer's U8 weight holds two per byte and says so here.
+     */
+    default long valueCount(Tensor parameter) {
+        return parameter.numel();
+    }
+
+    /**
      * Adds {@code deltaOutIn [out, in]} to the weight in place, whatever its storage layout:
      * LoRA and IA3 merge and unmerge through this. The default writes through {@link #weight()},
      * which is right when that is the stored tensor or a view of it ({@link Linear},

@@ -1,10 +1,11 @@
 package dev.tessera.quant;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.nn.io.Json;
 import dev.tessera.nn.io.PythonJson;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -17,7 +18,6 @@ import java.util.Set;
  * nested_offset}.
  */
 final class BnbJson {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Set<String> KEYS = Set.of("quant_type", "blocksize", "dtype", "shape",
             "nested_blocksize", "nested_dtype", "nested_offset");
 
@@ -32,31 +32,27 @@ final class BnbJson {
     }
 
     static byte[] write(Fields f) {
-        StringBuilder sb = new StringBuilder("{");
-        sb.append("\"quant_type\": \"").append(f.quantType()).append('"');
-        sb.append(", \"blocksize\": ").append(f.blocksize());
-        sb.append(", \"dtype\": \"").append(f.dtype()).append('"');
-        sb.append(", \"shape\": [");
-        for (int i = 0; i < f.shape().length; i++) {
-            sb.append(i == 0 ? "" : ", ").append(f.shape()[i]);
-        }
-        sb.append(']');
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("quant_type", f.quantType());
+        m.put("blocksize", f.blocksize());
+        m.put("dtype", f.dtype());
+        m.put("shape", Arrays.stream(f.shape()).boxed().toList());
         if (f.nested()) {
-            sb.append(", \"nested_blocksize\": ").append(f.nestedBlocksize());
-            sb.append(", \"nested_dtype\": \"").append(f.nestedDtype()).append('"');
+            m.put("nested_blocksize", f.nestedBlocksize());
+            m.put("nested_dtype", f.nestedDtype());
             // bitsandbytes writes offset.item(): the float32 widened to a Python float.
-            sb.append(", \"nested_offset\": ").append(PythonJson.pythonFloat((double) f.nestedOffset()));
+            m.put("nested_offset", (double) f.nestedOffset());
         }
-        return sb.append('}').toString().getBytes(StandardCharsets.UTF_8);
+        return PythonJson.dumpsLine(m).getBytes(StandardCharsets.UTF_8);
     }
 
     /** Parses the JSON of tensor {@code key}; errors name the key. */
     static Fields read(byte[] json, String key) {
         JsonNode root;
         try {
-            root = MAPPER.readTree(json);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(key + ": quant_state is not valid JSON: " + e.getMessage(), e);
+            root = Json.parse(new String(json, StandardCharsets.UTF_8));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(key + ": quant_state is not valid JSON: " + Json.describe(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException(key + ": quant_state must be a JSON object");

@@ -263,6 +263,12 @@ public final class Linear4bit extends Module implements LinearLayer {
 
     // ---------------------------------------------------------------- 4-bit state
 
+    /** Two 4-bit values per byte of the packed weight (as PEFT counts a {@code Params4bit}); other parameters their elements. */
+    @Override
+    public long valueCount(Tensor parameter) {
+        return parameter == packed ? 2 * packed.numel() : parameter.numel();
+    }
+
     /** The packed codes, the U8 parameter {@code weight} of shape [(numel + 1) / 2, 1]. */
     public Tensor packedWeight() {
         return packed;

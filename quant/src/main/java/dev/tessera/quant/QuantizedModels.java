@@ -1,8 +1,6 @@
 package dev.tessera.quant;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.core.Autograd;
 import dev.tessera.core.DType;
@@ -10,23 +8,18 @@ import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.Conv1D;
-import dev.tessera.nn.Init;
 import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.Module;
-import dev.tessera.nn.ParameterSource;
-import dev.tessera.nn.io.CheckpointReader;
-import dev.tessera.nn.io.CheckpointWriter;
-import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.AtomicFiles;
 import dev.tessera.nn.io.PythonJson;
+import dev.tessera.nn.io.WeightFolderWriter;
+import dev.tessera.nn.io.WeightFolders;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.models.ModelConfig;
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -37,8 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -66,10 +57,6 @@ import java.util.regex.PatternSyntaxException;
  * read from the tensors, not from the config. Loading and saving again is bit-exact.
  */
 public final class QuantizedModels {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-    /** Buffers that transformers skips too: GPT-2's causal-mask buffers, old rotary caches. */
-    private static final Pattern IGNORED = Pattern.compile(".*(\\.attn\\.bias|\\.attn\\.masked_bias|rotary_emb\\.inv_freq)$");
-    private static final Pattern QUANT_STATE = Pattern.compile("(.+)\\.weight\\.quant_state\\.bitsandbytes__(nf4|fp4)");
     /** What {@code quantize} copies beside the weights so the new folder tokenizes and generates. */
     private static final List<String> COMPANION_FILES = List.of("generation_config.json", "tokenizer.json",
             "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json", "merges.txt",
@@ -94,36 +81,25 @@ public final class QuantizedModels {
     /** As {@link #quantize(CausalLM, BitsAndBytesConfig)}, telling {@code progress} (layers done, layers in all) after each layer. */
     public static List<String> quantize(CausalLM model, BitsAndBytesConfig config, java.util.function.BiConsumer<Integer, Integer> progress) {
         Map<String, Module> modules = model.namedModules();
-        int candidates = 0;
-        for (Module m : modules.values()) {
-            if (m instanceof Linear || m instanceof Conv1D) {
-                candidates++;
-            }
-        }
+        Set<String> targets = layersToQuantize(model, config).keySet();
+        int candidates = (int) modules.values().stream().filter(QuantizedModels::isLinear).count();
         int seen = 0;
-        String head = nameOf(model, (Module) model.lmHead());
-        List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
-        Set<Tensor> tied = tiedWeights(modules);
         List<String> quantized = new ArrayList<>();
         List<Tensor> replaced = new ArrayList<>();
         for (Map.Entry<String, Module> e : modules.entrySet()) {
             Module m = e.getValue();
-            if (!(m instanceof Linear || m instanceof Conv1D)) {
+            if (!isLinear(m)) {
                 continue;
             }
             progress.accept(++seen, candidates);
-            if (skipped(e.getKey(), skip)) {
-                continue;
-            }
-            Tensor stored = m.localParameter("weight");
-            if (tied.contains(stored)) {
+            if (!targets.contains(e.getKey())) {
                 continue;
             }
             Linear4bit q = Linear4bit.quantize((LinearLayer) m, config.quantType(), config.blocksize(),
                     config.doubleQuant(), config.computeDtype());
             model.setSubmodule(e.getKey(), q);
             quantized.add(e.getKey());
-            replaced.add(stored);
+            replaced.add(m.localParameter("weight"));
         }
         Set<Tensor> live = identitySet(model.namedParameters().values());
         for (Tensor w : replaced) {
@@ -223,26 +199,39 @@ public final class QuantizedModels {
     private static Map<String, Boolean> quantizationTargets(ModelConfig modelConfig, BitsAndBytesConfig config) {
         CausalLM skeleton = CausalLM.create(modelConfig, (name, shape, init) -> broadcastZero(shape));
         try {
-            Map<String, Module> modules = skeleton.namedModules();
-            String head = nameOf(skeleton, (Module) skeleton.lmHead());
-            List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
-            Set<Tensor> tied = tiedWeights(modules);
             Map<String, Boolean> targets = new LinkedHashMap<>();
-            for (Map.Entry<String, Module> e : modules.entrySet()) {
-                Module m = e.getValue();
-                if ((m instanceof Linear || m instanceof Conv1D) && !skipped(e.getKey(), skip)
-                        && !tied.contains(m.localParameter("weight"))) {
-                    targets.put(e.getKey() + ".weight", m instanceof Conv1D);
-                }
-            }
+            layersToQuantize(skeleton, config).forEach((name, m) -> targets.put(name + ".weight", m instanceof Conv1D));
             return targets;
         } finally {
             skeleton.release();
         }
     }
 
+    /**
+     * The linear layers {@code load_in_4bit} turns to 4 bits, by name in model order: every
+     * {@link Linear} and {@link Conv1D} but those the config skips (by default the output head)
+     * and those whose weight is tied to another parameter.
+     */
+    private static Map<String, Module> layersToQuantize(CausalLM model, BitsAndBytesConfig config) {
+        Map<String, Module> modules = model.namedModules();
+        String head = nameOf(model, (Module) model.lmHead());
+        List<String> skip = config.skipModules() != null ? config.skipModules() : head == null ? List.of() : List.of(head);
+        Set<Tensor> tied = tiedWeights(modules);
+        Map<String, Module> out = new LinkedHashMap<>();
+        modules.forEach((name, m) -> {
+            if (isLinear(m) && !skipped(name, skip) && !tied.contains(m.localParameter("weight"))) {
+                out.put(name, m);
+            }
+        });
+        return out;
+    }
+
+    static boolean isLinear(Module m) {
+        return m instanceof Linear || m instanceof Conv1D;
+    }
+
     /** One zero broadcast to {@code shape} (unowned): stands in for a weight without its memory. */
-    private static Tensor broadcastZero(int[] shape) {
+    static Tensor broadcastZero(int[] shape) {
         int[] ones = new int[shape.length];
         Arrays.fill(ones, 1);
         return Scope.unowned(() -> Tensor.zeros(ones).expand(shape));
@@ -348,7 +337,7 @@ public final class QuantizedModels {
         for (String name : COMPANION_FILES) {
             Path src = modelDir.resolve(name);
             if (Files.isRegularFile(src)) {
-                copyAtomically(src, outDir.resolve(name));
+                AtomicFiles.copy(src, outDir.resolve(name));
             }
         }
         return summary;
@@ -356,7 +345,7 @@ public final class QuantizedModels {
 
     /**
      * The folder written tensor by tensor: each weight is read (file reads, widened to F32),
-     * quantized or kept F32, and its bytes go straight to disk through a {@link CheckpointWriter};
+     * quantized or kept F32, and its bytes go straight to disk through a {@link WeightFolderWriter};
      * the model is only ever built from stand-ins. Peak memory is one tensor in F32, and the files
      * are byte for byte those of {@link #save(CausalLM, Path, BitsAndBytesConfig)} after
      * {@link #quantize(CausalLM, BitsAndBytesConfig)} on the fully loaded model.
@@ -366,7 +355,7 @@ public final class QuantizedModels {
         Map<String, Boolean> targets = quantizationTargets(ModelConfig.read(modelDir.resolve("config.json")), config);
         Map<String, List<String>> stateNames = new LinkedHashMap<>(); // module -> its quant-state tensor names
         CausalLM skeleton;
-        try (CheckpointWriter writer = CheckpointWriter.open(outDir)) {
+        try (WeightFolderWriter writer = WeightFolderWriter.open(outDir)) {
             skeleton = CausalLM.loadFrozen(modelDir, DType.F32, (name, shape, read) -> {
                 try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
                     Tensor wide = read.get(); // F32: what save() writes for every tensor that stays wide
@@ -402,17 +391,10 @@ public final class QuantizedModels {
                     }
                 }
                 writer.finish(order);
-                ObjectNode json;
-                try {
-                    json = (ObjectNode) MAPPER.readTree(skeleton.config().toJson());
-                } catch (JsonProcessingException e) {
-                    throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
-                }
-                json.set("quantization_config", config.toJson());
-                writeAtomically(outDir.resolve("config.json"), PythonJson.dumps(json) + "\n");
+                writeConfig(outDir, skeleton.config(), config.toJson());
                 List<String> kept = new ArrayList<>();
                 for (Map.Entry<String, Module> e : skeleton.namedModules().entrySet()) {
-                    if ((e.getValue() instanceof Linear || e.getValue() instanceof Conv1D) && !stateNames.containsKey(e.getKey())) {
+                    if (isLinear(e.getValue()) && !stateNames.containsKey(e.getKey())) {
                         kept.add(e.getKey());
                     }
                 }
@@ -435,85 +417,7 @@ public final class QuantizedModels {
      * mis-shaped tensors, bad quant states) are reported together, naming the folder and tensor.
      */
     public static CausalLM load(Path dir) {
-        Path configFile = dir.resolve("config.json");
-        ModelConfig config = ModelConfig.read(configFile);
-        JsonNode qc = quantizationConfig(config);
-        if (qc == null) {
-            return CausalLM.load(dir);
-        }
-        BitsAndBytesConfig bnb = BitsAndBytesConfig.fromJson(qc, configFile.toString());
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
-            Set<String> quantized = new TreeSet<>();
-            for (String name : ckpt.names()) {
-                Matcher m = QUANT_STATE.matcher(name);
-                if (m.matches()) {
-                    quantized.add(m.group(1));
-                }
-            }
-            CheckpointSource source = new CheckpointSource(ckpt, quantized);
-            CausalLM model = CausalLM.create(config, source);
-            try {
-                List<String> problems = new ArrayList<>(source.problems);
-                Map<String, Linear4bit> layers = new LinkedHashMap<>();
-                for (String name : quantized) {
-                    try {
-                        layers.put(name, readLayer(model, name, ckpt, bnb.computeDtype()));
-                    } catch (TesseraException | IllegalArgumentException e) {
-                        problems.add(e.getMessage());
-                    }
-                }
-                source.addUnexpected(config, problems);
-                if (!problems.isEmpty()) {
-                    layers.values().forEach(Linear4bit::release);
-                    throw new TesseraException(dir + ": checkpoint does not fit the " + config.modelType()
-                            + " model of config.json: " + String.join("; ", problems));
-                }
-                layers.forEach(model::setSubmodule);
-                source.placeholders.forEach(Tensor::release);
-                return model;
-            } catch (RuntimeException | Error e) {
-                model.release();
-                throw e;
-            }
-        }
-    }
-
-    /** The 4-bit layer stored under module {@code name}, over the bias the model already loaded. */
-    private static Linear4bit readLayer(CausalLM model, String name, CheckpointReader ckpt, DType compute) {
-        Module old;
-        try {
-            old = model.getSubmodule(name);
-        } catch (TesseraException e) {
-            throw new TesseraException(name + ".weight: 4-bit weight for a module the model does not have");
-        }
-        if (!(old instanceof Linear || old instanceof Conv1D)) {
-            throw new TesseraException(name + ".weight: 4-bit weight for a " + old.getClass().getSimpleName()
-                    + ", expected a linear layer");
-        }
-        LinearLayer lin = (LinearLayer) old;
-        String weightKey = name + ".weight";
-        Map<String, StoredTensor> stored = new LinkedHashMap<>();
-        for (String key : ckpt.names()) {
-            if (key.equals(weightKey) || key.startsWith(weightKey + ".")) {
-                String dtype = ckpt.dtypeName(key);
-                if (!dtype.equals("U8") && !dtype.equals("F32")) {
-                    throw new TesseraException(key + ": dtype " + dtype + ", expected U8 or F32 in a 4-bit layer");
-                }
-                long[] shape = Arrays.stream(ckpt.shape(key)).asLongStream().toArray();
-                byte[] data;
-                try (var scope = Scope.open()) {
-                    data = ckpt.read(key).dataSegment().toArray(ValueLayout.JAVA_BYTE); // file reads: no resident mapping
-                }
-                stored.put(key, new StoredTensor(dtype, shape, data));
-            }
-        }
-        Quantized4Bit q = Quantized4Bit.fromTensors(weightKey, stored);
-        long[] expected = {lin.outFeatures(), lin.inFeatures()};
-        if (!Arrays.equals(q.state().shape(), expected)) {
-            throw new TesseraException(weightKey + ": quant_state shape " + Arrays.toString(q.state().shape())
-                    + ", expected [out, in] = " + Arrays.toString(expected));
-        }
-        return new Linear4bit(q, lin.bias(), compute);
+        return QuantizedFolderReader.load(dir);
     }
 
     /**
@@ -601,16 +505,16 @@ public final class QuantizedModels {
                     putQuantState(state, names.get(done) + ".weight", done.quantState());
                 }
             }
-            Checkpoints.saveStateDict(dir, state);
+            WeightFolders.saveStateDict(dir, state);
         }
-        ObjectNode json;
-        try {
-            json = (ObjectNode) MAPPER.readTree(model.config().toJson());
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
-        }
+        writeConfig(dir, model.config(), quantizationConfig);
+    }
+
+    /** {@code config.json}: the model's config with {@code quantization_config} added, as transformers writes it. */
+    private static void writeConfig(Path dir, ModelConfig config, JsonNode quantizationConfig) {
+        ObjectNode json = config.toJsonTree();
         json.set("quantization_config", quantizationConfig);
-        writeAtomically(dir.resolve("config.json"), PythonJson.dumps(json) + "\n");
+        AtomicFiles.writeString(dir.resolve("config.json"), PythonJson.dumps(json) + "\n");
     }
 
     private static void putQuantState(Map<String, Tensor> state, String weightKey, QuantState s) {
@@ -624,117 +528,7 @@ public final class QuantizedModels {
 
     /** The {@code quantization_config} object of a config, or null. */
     static JsonNode quantizationConfig(ModelConfig config) {
-        try {
-            JsonNode qc = MAPPER.readTree(config.toJson()).get("quantization_config");
-            return qc == null || qc.isNull() ? null : qc;
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("ModelConfig.toJson writes valid JSON", e);
-        }
-    }
-
-    private static void writeAtomically(Path target, String text) {
-        Path tmp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-        try {
-            Files.writeString(tmp, text);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the original error says what went wrong
-            }
-            throw new TesseraException(target + ": cannot write (" + e.getMessage() + ")", e);
-        }
-    }
-
-    private static void copyAtomically(Path src, Path target) {
-        Path tmp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-        try {
-            Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new TesseraException(target + ": cannot copy from " + src + " (" + e.getMessage() + ")", e);
-        }
-    }
-
-    /**
-     * Parameters of a quantized checkpoint while its model is built: F32 copies (BF16/F16
-     * converted) of ordinary tensors, tiny stand-ins for the weights of 4-bit layers (replaced
-     * afterwards), and a list of every problem rather than the first.
-     */
-    private static final class CheckpointSource implements ParameterSource {
-        private final CheckpointReader ckpt;
-        private final Set<String> quantized;
-        private final Set<String> used = new HashSet<>();
-        final List<String> problems = new ArrayList<>();
-        final List<Tensor> placeholders = new ArrayList<>();
-        private final List<String> missing = new ArrayList<>();
-
-        CheckpointSource(CheckpointReader ckpt, Set<String> quantized) {
-            this.ckpt = ckpt;
-            this.quantized = quantized;
-        }
-
-        @Override
-        public Tensor tensor(String name, int[] shape, Init init) {
-            if (name.endsWith(".weight") && quantized.contains(name.substring(0, name.length() - 7))) {
-                // A broadcast view of one zero: the real weight is the 4-bit layer that replaces this module.
-                Tensor stand = Scope.unowned(() -> Tensor.zeros(1).expand(shape));
-                placeholders.add(stand);
-                return stand;
-            }
-            if (!ckpt.contains(name)) {
-                missing.add(name);
-                return stand(shape);
-            }
-            used.add(name);
-            int[] actual = ckpt.shape(name);
-            String dtype = ckpt.dtypeName(name);
-            if (!Arrays.equals(actual, shape)) {
-                problems.add(name + " has shape " + Arrays.toString(actual) + ", expected " + Arrays.toString(shape));
-            } else if (!dtype.equals("F32") && !dtype.equals("BF16") && !dtype.equals("F16")) {
-                problems.add(name + " has dtype " + dtype + ", expected F32, BF16 or F16");
-            } else {
-                try (var ng = Autograd.noGrad()) {
-                    return Scope.unowned(() -> {
-                        Tensor read = ckpt.read(name); // file reads: the mapping's pages never become resident
-                        if (read.dtype() == DType.F32) {
-                            return read;
-                        }
-                        Tensor wide = read.cast(DType.F32);
-                        read.release();
-                        return wide;
-                    });
-                }
-            }
-            return stand(shape);
-        }
-
-        /** A broadcast zero of the expected shape: reports go on without allocating what config.json claims. */
-        private Tensor stand(int[] shape) {
-            int[] ones = new int[shape.length];
-            Arrays.fill(ones, 1);
-            Tensor t = Scope.unowned(() -> Tensor.zeros(ones).expand(shape));
-            placeholders.add(t);
-            return t;
-        }
-
-        /** Adds "missing" and "unexpected" entries: tensors nothing asked for, beyond 4-bit state and skipped buffers. */
-        void addUnexpected(ModelConfig config, List<String> out) {
-            if (!missing.isEmpty()) {
-                out.add("missing " + missing);
-            }
-            List<String> unexpected = new ArrayList<>();
-            for (String name : ckpt.names()) {
-                boolean quantState = quantized.stream().anyMatch(m -> name.equals(m + ".weight") || name.startsWith(m + ".weight."));
-                boolean tiedHead = config.tieWordEmbeddings() && name.equals("lm_head.weight");
-                if (!used.contains(name) && !quantState && !tiedHead && !IGNORED.matcher(name).matches()) {
-                    unexpected.add(name);
-                }
-            }
-            if (!unexpected.isEmpty()) {
-                out.add("unexpected " + unexpected);
-            }
-        }
+        JsonNode qc = config.toJsonTree().get("quantization_config");
+        return qc == null || qc.isNull() ? null : qc;
     }
 }

@@ -9,7 +9,7 @@ import dev.tessera.core.Backends;
 import dev.tessera.core.DType;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
-import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.WeightFolders;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.models.ModelConfig;
 import java.io.IOException;
@@ -39,7 +39,7 @@ class StreamingLoadTest {
         try (var scope = Scope.open()) {
             Map<String, Tensor> state = new LinkedHashMap<>();
             model.stateDict().forEach((k, v) -> state.put(k, v.detach().cast(DType.BF16)));
-            Checkpoints.saveStateDict(dir, state, 100_000);
+            WeightFolders.saveStateDict(dir, state, 100_000);
         } finally {
             model.release();
         }

@@ -1,7 +1,7 @@
 package dev.tessera.examples.cli;
 
-import dev.tessera.nn.io.CheckpointReader;
-import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.WeightFolderReader;
+import dev.tessera.nn.io.WeightFolders;
 import dev.tessera.nn.io.SafeTensors;
 import dev.tessera.nn.io.SafeTensorsFile;
 import java.nio.file.Files;
@@ -28,7 +28,7 @@ public final class InspectCommand implements Callable<Integer> {
         common.apply();
         StringBuilder out = new StringBuilder();
         if (Files.isDirectory(target)) {
-            try (CheckpointReader reader = Checkpoints.open(target)) {
+            try (WeightFolderReader reader = WeightFolders.open(target)) {
                 for (String name : reader.names().stream().sorted().toList()) {
                     out.append(line(name, reader.dtypeName(name), reader.shape(name)));
                 }

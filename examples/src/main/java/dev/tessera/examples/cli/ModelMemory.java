@@ -3,8 +3,8 @@ package dev.tessera.examples.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.examples.Tessera.UsageException;
-import dev.tessera.nn.io.CheckpointReader;
-import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.WeightFolderReader;
+import dev.tessera.nn.io.WeightFolders;
 import dev.tessera.nn.models.ModelConfig;
 import dev.tessera.quant.QuantMemory;
 import dev.tessera.training.BarChart;
@@ -73,7 +73,7 @@ final class ModelMemory {
 
     /** Bytes per element of the checkpoint's largest tensor (2 for BF16/F16, 4 for F32). */
     private static int storedBytesPerWeight(Path dir) {
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+        try (WeightFolderReader ckpt = WeightFolders.open(dir)) {
             String best = null;
             long most = -1;
             for (String name : ckpt.names()) {

@@ -13,23 +13,36 @@ import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Whole-file writes that readers never see half done: the content goes to a temporary file in
- * the same folder, is flushed to disk, then renamed over the target in one step.
+ * The one way Tessera writes a file: readers never see it half done. The content goes to a
+ * temporary file in the same folder ({@code .NAME.<random>.tmp}, so the rename cannot cross file
+ * systems), is flushed to disk, then renamed over the target in one step. On any failure the
+ * temporary file is deleted, the target is left as it was, and a one-line
+ * {@link dev.tessera.core.TesseraException} names the target.
+ *
+ * <pre>{@code
+ * AtomicFiles.writeString(dir.resolve("trainer_state.json"), json);        // text, UTF-8
+ * AtomicFiles.writeBytes(dir.resolve("loss.png"), png);                    // bytes
+ * AtomicFiles.write(dir.resolve("big.bin"), channel -> channel.write(buf)); // streamed
+ * AtomicFiles.copy(src.resolve("tokenizer.json"), out.resolve("tokenizer.json"));
+ * }</pre>
+ *
+ * The folder must exist. The file gets the usual permissions (umask), not createTempFile's 0600.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
     /** ByteBuffer views are int-sized, so large segments go out in slices. */
     private static final long CHUNK_BYTES = 1L << 26;
 
+    /** Writes a file's whole content to an open channel (positioned at 0). */
     @FunctionalInterface
-    interface Body {
+    public interface Body {
         void writeTo(FileChannel channel) throws IOException;
     }
 
     private AtomicFiles() {}
 
-    static void write(Path target, Body body) {
+    /** Replaces {@code target} with what {@code body} writes. */
+    public static void write(Path target, Body body) {
         Path abs = target.toAbsolutePath();
-        // A name of our own (not createTempFile) so the file gets the usual umask permissions.
         Path tmp = abs.resolveSibling("." + abs.getFileName() + "."
                 + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + ".tmp");
         try {
@@ -47,9 +60,32 @@ final class AtomicFiles {
         }
     }
 
-    static void writeString(Path target, String text) {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    /** Replaces {@code target} with {@code text} in UTF-8. */
+    public static void writeString(Path target, String text) {
+        writeBytes(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Replaces {@code target} with {@code bytes}. */
+    public static void writeBytes(Path target, byte[] bytes) {
         write(target, channel -> writeFully(channel, ByteBuffer.wrap(bytes)));
+    }
+
+    /** Replaces {@code target} with a copy of {@code source}. */
+    public static void copy(Path source, Path target) {
+        write(target, channel -> {
+            FileChannel in;
+            try {
+                in = FileChannel.open(source, StandardOpenOption.READ);
+            } catch (IOException e) {
+                throw IoErrors.io(source, e); // name the file that is missing, not the target
+            }
+            try (in) {
+                long size = in.size();
+                for (long done = 0; done < size; ) {
+                    done += in.transferTo(done, size - done, channel);
+                }
+            }
+        });
     }
 
     static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {

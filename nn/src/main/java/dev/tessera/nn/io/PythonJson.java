@@ -1,17 +1,9 @@
 package dev.tessera.nn.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.tessera.core.TesseraException;
-import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -28,18 +20,27 @@ import java.util.TreeMap;
  * }</pre>
  */
 public final class PythonJson {
-    private static final JsonMapper MAPPER = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
-
     private PythonJson() {}
 
     /** {@code value}: maps (keys sorted), lists, strings, Integer/Long, Float/Double, Boolean, null, or a Jackson {@link JsonNode}. */
     public static String dumps(Object value) {
         StringBuilder sb = new StringBuilder();
-        write(sb, value, 0);
+        write(sb, value, 0, true);
         return sb.toString();
     }
 
-    private static void write(StringBuilder sb, Object value, int depth) {
+    /**
+     * Python's {@code json.dumps(value)} with no options: one line, {@code ", "} and {@code ": "}
+     * separators, map keys in the map's own order (bitsandbytes' quant-state JSON).
+     */
+    public static String dumpsLine(Object value) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, value, 0, false);
+        return sb.toString();
+    }
+
+    /** {@code indented}: {@code indent=2, sort_keys=True}; else one line in the map's order. */
+    private static void write(StringBuilder sb, Object value, int depth, boolean indented) {
         switch (value) {
             case null -> sb.append("null");
             case Boolean b -> sb.append(b ? "true" : "false");
@@ -48,53 +49,47 @@ public final class PythonJson {
             case Double d -> sb.append(pythonFloat(d));
             case Float f -> sb.append(pythonFloat(f));
             case String s -> string(sb, s);
-            case JsonNode n -> writeNode(sb, n, depth);
+            case JsonNode n -> writeNode(sb, n, depth, indented);
             case Map<?, ?> m -> {
-                if (m.isEmpty()) {
-                    sb.append("{}");
-                    return;
-                }
-                Map<String, Object> sorted = new TreeMap<>(PythonJson::compareCodePoints);
-                m.forEach((k, v) -> sorted.put((String) k, v));
-                sb.append("{\n");
-                int i = 0;
-                for (var e : sorted.entrySet()) {
-                    sb.append("  ".repeat(depth + 1));
-                    string(sb, e.getKey());
-                    sb.append(": ");
-                    write(sb, e.getValue(), depth + 1);
-                    sb.append(++i < sorted.size() ? ",\n" : "\n");
-                }
-                sb.append("  ".repeat(depth)).append('}');
+                Map<String, Object> entries = indented ? new TreeMap<>(PythonJson::compareCodePoints) : new java.util.LinkedHashMap<>();
+                m.forEach((k, v) -> entries.put((String) k, v));
+                writeContainer(sb, '{', '}', List.copyOf(entries.entrySet()), depth, indented);
             }
-            case List<?> list -> {
-                if (list.isEmpty()) {
-                    sb.append("[]");
-                    return;
-                }
-                sb.append("[\n");
-                for (int i = 0; i < list.size(); i++) {
-                    sb.append("  ".repeat(depth + 1));
-                    write(sb, list.get(i), depth + 1);
-                    sb.append(i + 1 < list.size() ? ",\n" : "\n");
-                }
-                sb.append("  ".repeat(depth)).append(']');
-            }
+            case List<?> list -> writeContainer(sb, '[', ']', list, depth, indented);
             default -> throw new IllegalArgumentException("no JSON form for " + value.getClass());
         }
     }
 
-    private static void writeNode(StringBuilder sb, JsonNode node, int depth) {
+    /** An object (items are map entries) or an array; empty ones as {@code {}} and {@code []}. */
+    private static void writeContainer(StringBuilder sb, char open, char close, List<?> items, int depth, boolean indented) {
+        sb.append(open);
+        for (int i = 0; i < items.size(); i++) {
+            sb.append(indented ? (i == 0 ? "\n" : ",\n") + "  ".repeat(depth + 1) : i == 0 ? "" : ", ");
+            Object item = items.get(i);
+            if (item instanceof Map.Entry<?, ?> e) {
+                string(sb, (String) e.getKey());
+                sb.append(": ");
+                item = e.getValue();
+            }
+            write(sb, item, depth + 1, indented);
+        }
+        if (indented && !items.isEmpty()) {
+            sb.append('\n').append("  ".repeat(depth));
+        }
+        sb.append(close);
+    }
+
+    private static void writeNode(StringBuilder sb, JsonNode node, int depth, boolean indented) {
         switch (node.getNodeType()) {
             case OBJECT -> {
                 Map<String, Object> fields = new java.util.LinkedHashMap<>();
                 node.properties().forEach(e -> fields.put(e.getKey(), e.getValue()));
-                write(sb, fields, depth);
+                write(sb, fields, depth, indented);
             }
             case ARRAY -> {
                 List<Object> items = new java.util.ArrayList<>();
                 node.forEach(items::add);
-                write(sb, items, depth);
+                write(sb, items, depth, indented);
             }
             case STRING -> string(sb, node.textValue());
             case NUMBER -> sb.append(node.isIntegralNumber() ? node.bigIntegerValue().toString() : pythonFloat(node.doubleValue()));
@@ -179,6 +174,16 @@ public final class PythonJson {
     }
 
     private static void string(StringBuilder sb, String s) {
+        appendQuoted(sb, s, true);
+    }
+
+    /**
+     * {@code s} as a JSON string: quotes, backslashes and control characters escaped (short forms
+     * where JSON has them, else six-character escapes in lowercase hex); with {@code asciiOnly}
+     * every UTF-16 unit outside space..tilde too, as Python's {@code ensure_ascii}, else left as
+     * is, as serde_json writes safetensors headers.
+     */
+    static StringBuilder appendQuoted(StringBuilder sb, String s, boolean asciiOnly) {
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -191,7 +196,7 @@ public final class PythonJson {
                 case '\b' -> sb.append("\\b");
                 case '\f' -> sb.append("\\f");
                 default -> {
-                    if (c < 0x20 || c > 0x7e) {
+                    if (c < 0x20 || (asciiOnly && c > 0x7e)) {
                         sb.append(String.format("\\u%04x", (int) c));
                     } else {
                         sb.append(c);
@@ -199,41 +204,6 @@ public final class PythonJson {
                 }
             }
         }
-        sb.append('"');
-    }
-
-    /** Parses {@code file} (an object), naming the file in the error. */
-    public static JsonNode read(Path file) {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (IOException e) {
-            throw new TesseraException(file + ": cannot read (" + e.getMessage() + ")", e);
-        }
-        try {
-            JsonNode node = MAPPER.readTree(text);
-            if (node == null || !node.isObject()) {
-                throw new TesseraException(file + ": expected a JSON object");
-            }
-            return node;
-        } catch (JsonProcessingException e) {
-            throw new TesseraException(file + ": invalid JSON (" + e.getOriginalMessage() + ")", e);
-        }
-    }
-
-    /** Writes {@code text} to {@code file} through a temporary file and a rename. */
-    public static void writeAtomically(Path file, String text) {
-        Path tmp = file.resolveSibling("." + file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-        try {
-            Files.writeString(tmp, text);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the write error is the one to report
-            }
-            throw new TesseraException(file + ": cannot write (" + e.getMessage() + ")", e);
-        }
+        return sb.append('"');
     }
 }

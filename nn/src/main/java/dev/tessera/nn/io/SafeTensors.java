@@ -2,6 +2,7 @@ package dev.tessera.nn.io;
 
 import static dev.tessera.nn.io.IoErrors.error;
 
+import dev.tessera.core.DType;
 import dev.tessera.core.Device;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
@@ -67,6 +68,17 @@ public final class SafeTensors {
     /** Memory-maps {@code path} and validates its whole header; close the result to unmap. */
     public static SafeTensorsFile open(Path path) {
         return SafeTensorsFile.open(path);
+    }
+
+    /**
+     * {@code tensors} in the same order with every non-F32 one cast to F32 (the casts owned by
+     * the current {@code Scope}): Tessera saves models and adapters in F32, as PEFT and
+     * {@code save_pretrained} of an F32 model do.
+     */
+    public static Map<String, Tensor> widenedToF32(Map<String, Tensor> tensors) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        tensors.forEach((k, v) -> out.put(k, v.dtype() == DType.F32 ? v : v.cast(DType.F32)));
+        return out;
     }
 
     /** {@link #write(Path, Map, Map)} with only the {@code {"format": "pt"}} metadata. */
@@ -218,27 +230,7 @@ public final class SafeTensors {
 
     /** Appends {@code s} as a JSON string escaped exactly as serde_json (the Rust writer) does. */
     private static StringBuilder appendString(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        return sb.append('"');
+        return PythonJson.appendQuoted(sb, s, false);
     }
 
     /** The header's bytes, padded with spaces to a multiple of 8 as the Rust writer does. */

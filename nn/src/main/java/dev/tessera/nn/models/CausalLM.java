@@ -14,15 +14,14 @@ import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.Module;
 import dev.tessera.nn.ParameterSource;
-import dev.tessera.nn.io.CheckpointReader;
-import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.AtomicFiles;
+import dev.tessera.nn.io.SafeTensors;
+import dev.tessera.nn.io.WeightFolderReader;
+import dev.tessera.nn.io.WeightFolders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
@@ -45,8 +44,8 @@ import java.util.function.UnaryOperator;
 public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaModel {
     private final ModelConfig config;
     private final Rng dropoutRng;
-    private CheckpointReader mapped; // open while parameters read a checkpoint in place
-    private boolean gradientCheckpointing;
+    private WeightFolderReader mapped; // open while parameters read a checkpoint in place
+    private boolean recomputeActivations; // "gradient checkpointing" to users, as in transformers
 
     CausalLM(ModelConfig config, Rng dropoutRng) {
         this.config = config;
@@ -64,10 +63,10 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
      * Fails before building when config.json claims more layers than the checkpoint holds, so a
      * hostile layer count cannot make us build (and report) millions of missing blocks.
      */
-    private static void checkLayerCount(Path dir, ModelConfig config, CheckpointReader ckpt) {
+    private static void checkLayerCount(Path dir, ModelConfig config, WeightFolderReader weights) {
         java.util.regex.Pattern layer = java.util.regex.Pattern.compile("(?:^|\\.)(?:h|layers)\\.(\\d{1,9})\\.");
         int found = 0;
-        for (String name : ckpt.names()) {
+        for (String name : weights.names()) {
             java.util.regex.Matcher m = layer.matcher(name);
             if (m.find()) {
                 found = Math.max(found, Integer.parseInt(m.group(1)) + 1);
@@ -88,16 +87,16 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
      */
     public static CausalLM load(Path dir, boolean inPlace) {
         ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
-        CheckpointReader ckpt = Checkpoints.open(dir);
+        WeightFolderReader weights = WeightFolders.open(dir);
         CausalLM model = null;
         try {
-            checkLayerCount(dir, config, ckpt);
-            CheckpointSource source = new CheckpointSource(ckpt, dir, inPlace);
+            checkLayerCount(dir, config, weights);
+            WeightFolderSource source = new WeightFolderSource(weights, dir, inPlace);
             model = build(config, source, 0);
             source.finish(config);
             if (inPlace) {
                 model.requiresGrad(false);
-                model.mapped = ckpt;
+                model.mapped = weights;
             }
             return model;
         } catch (RuntimeException | Error e) {
@@ -107,7 +106,7 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
             throw e;
         } finally {
             if (!inPlace) {
-                ckpt.close();
+                weights.close();
             }
         }
     }
@@ -132,9 +131,9 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
             throw new TesseraException("frozen weights can be F32, BF16 or F16, not " + dtype);
         }
         ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
-            checkLayerCount(dir, config, ckpt);
-            CheckpointSource source = new CheckpointSource(ckpt, dir, false, new CheckpointSource.FrozenLoad(dtype, interceptor));
+        try (WeightFolderReader weights = WeightFolders.open(dir)) {
+            checkLayerCount(dir, config, weights);
+            WeightFolderSource source = new WeightFolderSource(weights, dir, false, new WeightFolderSource.FrozenLoad(dtype, interceptor));
             CausalLM model = build(config, source, 0);
             try {
                 source.finish(config);
@@ -198,19 +197,19 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
      * KV cache is used; dropout masks are replayed exactly.
      */
     public final void setGradientCheckpointing(boolean on) {
-        gradientCheckpointing = on;
+        recomputeActivations = on;
     }
 
     public final boolean isGradientCheckpointing() {
-        return gradientCheckpointing;
+        return recomputeActivations;
     }
 
     /**
-     * Runs a block on {@code x}, through {@link Autograd#checkpoint} when gradient checkpointing
-     * applies.
+     * Runs a block on {@code x}, through {@link Autograd#checkpoint} (activations recomputed in
+     * backward) when gradient checkpointing applies.
      */
     final Tensor runBlock(UnaryOperator<Tensor> block, Tensor x, KvCache cache) {
-        if (!gradientCheckpointing || cache != null || !Autograd.isGradEnabled()) {
+        if (!recomputeActivations || cache != null || !Autograd.isGradEnabled()) {
             return block.apply(x);
         }
         // the RNG is replayed only when masks are drawn (replaying costs time)
@@ -403,20 +402,9 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
             throw new TesseraException(dir + ": cannot create folder (" + e.getMessage() + ")", e);
         }
         try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
-            Map<String, Tensor> state = new LinkedHashMap<>();
-            for (var e : stateDict().entrySet()) {
-                state.put(e.getKey(), e.getValue().dtype() == DType.F32 ? e.getValue() : e.getValue().cast(DType.F32));
-            }
-            Checkpoints.saveStateDict(dir, state);
+            WeightFolders.saveStateDict(dir, SafeTensors.widenedToF32(stateDict()));
         }
-        Path target = dir.resolve("config.json");
-        Path tmp = dir.resolve(".config.json." + ProcessHandle.current().pid() + ".tmp");
-        try {
-            Files.writeString(tmp, config.toJson());
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new TesseraException(target + ": cannot write (" + e.getMessage() + ")", e);
-        }
+        AtomicFiles.writeString(dir.resolve("config.json"), config.toJson());
     }
 
     /** Frees the parameters and unmaps a checkpoint read in place. */

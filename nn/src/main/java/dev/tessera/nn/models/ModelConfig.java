@@ -1,18 +1,12 @@
 package dev.tessera.nn.models;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.util.DefaultIndenter;
-import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
-import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectWriter;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.Activation;
 import dev.tessera.nn.RotaryEmbedding;
+import dev.tessera.nn.io.Json;
+import dev.tessera.nn.io.PythonJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,30 +34,21 @@ public final class ModelConfig {
     /** The architecture a config describes. */
     public enum Family { GPT2, LLAMA }
 
-    private static final JsonMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
-            .build();
-    /** transformers writes {@code json.dumps(config, indent=2, sort_keys=True)}. */
-    private static final ObjectWriter PYTHON_STYLE = MAPPER.writer(new DefaultPrettyPrinter(
-                    Separators.createDefaultInstance().withObjectFieldValueSpacing(Separators.Spacing.AFTER))
-            .withObjectIndenter(new DefaultIndenter("  ", "\n"))
-            .withArrayIndenter(new DefaultIndenter("  ", "\n")));
-
     private final ObjectNode json;
     private final String source;
     private final String modelType;
-    private final Family family;
-    private final int vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize, maxPositions;
-    private final float normEps;
-    private final Activation activation;
-    private final boolean tieWordEmbeddings, qkvBias, outputBias, mlpBias;
-    private final float embdDropout, attnDropout, residDropout;
+    // Set once, by the constructor through readGpt2 / readLlama; never changed afterwards.
+    private Family family;
+    private int vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim, intermediateSize, maxPositions;
+    private float normEps;
+    private Activation activation;
+    private boolean tieWordEmbeddings, qkvBias, outputBias, mlpBias;
+    private float embdDropout, attnDropout, residDropout;
     private final double initializerRange;
-    private final float[] ropeInverseFrequencies;
-    private final double ropeTheta;
-    private final int[] slidingWindows;
-    private final boolean scaleAttnWeights, scaleAttnByInverseLayerIdx;
+    private float[] ropeInverseFrequencies;
+    private double ropeTheta;
+    private int[] slidingWindows;
+    private boolean scaleAttnWeights, scaleAttnByInverseLayerIdx;
     private final int[] eosTokenIds;
     private final Integer bosTokenId, padTokenId;
 
@@ -76,90 +61,96 @@ public final class ModelConfig {
             throw r.error("model_type", "is missing (expected gpt2, llama, mistral or qwen2)");
         }
         switch (modelType) {
-            case "gpt2" -> {
-                family = Family.GPT2;
-                vocabSize = r.positiveInt("vocab_size", 50257);
-                maxPositions = r.positiveInt("n_positions", 1024);
-                hiddenSize = r.positiveInt("n_embd", 768);
-                numLayers = r.layerCount("n_layer", 12);
-                numHeads = r.positiveInt("n_head", 12);
-                numKvHeads = numHeads;
-                if (hiddenSize % numHeads != 0) {
-                    throw r.error("n_head", "(" + numHeads + ") must divide n_embd (" + hiddenSize + ")");
-                }
-                headDim = hiddenSize / numHeads;
-                Integer inner = r.optionalPositiveInt("n_inner");
-                intermediateSize = inner == null ? 4 * hiddenSize : inner;
-                activation = r.activation("activation_function", "gelu_new");
-                normEps = r.positiveFloat("layer_norm_epsilon", 1e-5);
-                embdDropout = r.probability("embd_pdrop", 0.1);
-                attnDropout = r.probability("attn_pdrop", 0.1);
-                residDropout = r.probability("resid_pdrop", 0.1);
-                tieWordEmbeddings = r.bool("tie_word_embeddings", true);
-                qkvBias = true;
-                outputBias = true;
-                mlpBias = true;
-                scaleAttnWeights = r.bool("scale_attn_weights", true);
-                scaleAttnByInverseLayerIdx = r.bool("scale_attn_by_inverse_layer_idx", false);
-                ropeTheta = 0;
-                ropeInverseFrequencies = null;
-                slidingWindows = new int[numLayers];
-                if (r.bool("add_cross_attention", false)) {
-                    throw r.error("add_cross_attention", "is true: cross-attention (encoder-decoder GPT-2) is not supported");
-                }
-            }
-            case "llama", "mistral", "qwen2" -> {
-                family = Family.LLAMA;
-                boolean qwen = modelType.equals("qwen2"), mistral = modelType.equals("mistral");
-                vocabSize = r.positiveInt("vocab_size", qwen ? 151936 : 32000);
-                hiddenSize = r.positiveInt("hidden_size", 4096);
-                intermediateSize = r.positiveInt("intermediate_size", qwen ? 22016 : mistral ? 14336 : 11008);
-                numLayers = r.layerCount("num_hidden_layers", 32);
-                numHeads = r.positiveInt("num_attention_heads", 32);
-                Integer kv = r.optionalPositiveInt("num_key_value_heads");
-                numKvHeads = kv != null ? kv : mistral ? 8 : numHeads;
-                if (numHeads % numKvHeads != 0) {
-                    throw r.error("num_key_value_heads", "(" + numKvHeads + ") must divide num_attention_heads (" + numHeads + ")");
-                }
-                Integer hd = r.optionalPositiveInt("head_dim");
-                if (hd == null && hiddenSize % numHeads != 0) {
-                    throw r.error("num_attention_heads", "(" + numHeads + ") must divide hidden_size (" + hiddenSize + ") when head_dim is not given");
-                }
-                headDim = hd != null ? hd : hiddenSize / numHeads;
-                if (headDim % 2 != 0) {
-                    throw r.error(hd != null ? "head_dim" : "hidden_size", "gives an odd head dimension " + headDim + "; rotary embeddings need an even one");
-                }
-                maxPositions = r.positiveInt("max_position_embeddings", qwen ? 32768 : mistral ? 131072 : 2048);
-                activation = r.activation("hidden_act", "silu");
-                normEps = r.positiveFloat("rms_norm_eps", 1e-6);
-                embdDropout = 0;
-                attnDropout = r.probability("attention_dropout", 0.0);
-                residDropout = 0;
-                tieWordEmbeddings = r.bool("tie_word_embeddings", false);
-                boolean attentionBias = r.bool("attention_bias", false);
-                qkvBias = qwen || attentionBias;
-                outputBias = !qwen && attentionBias;
-                mlpBias = r.bool("mlp_bias", false);
-                scaleAttnWeights = true;
-                scaleAttnByInverseLayerIdx = false;
-                JsonNode rope = json.get("rope_parameters");
-                if (rope != null && !rope.isNull() && !rope.isObject()) {
-                    throw r.error("rope_parameters", "must be a JSON object");
-                }
-                JsonNode scaling = rope != null && rope.isObject() ? rope : json.get("rope_scaling");
-                String ropeKey = rope != null && rope.isObject() ? "rope_parameters" : "rope_scaling";
-                Reader rr = scaling != null && scaling.isObject() ? new Reader((ObjectNode) scaling, source, ropeKey + ".") : null;
-                double theta = rr != null && scaling.has("rope_theta") ? rr.positiveDouble("rope_theta", 10000) : r.positiveDouble("rope_theta", 10000);
-                ropeTheta = theta;
-                ropeInverseFrequencies = RopeScaling.inverseFrequencies(rr, headDim, theta);
-                slidingWindows = slidingWindows(r, mistral, qwen, numLayers);
-            }
+            case "gpt2" -> readGpt2(r);
+            case "llama", "mistral", "qwen2" -> readLlama(r);
             default -> throw r.error("model_type", "'" + modelType + "' is not supported (expected gpt2, llama, mistral or qwen2)");
         }
         this.initializerRange = r.positiveDouble("initializer_range", 0.02);
         this.bosTokenId = r.optionalTokenId("bos_token_id");
         this.padTokenId = r.optionalTokenId("pad_token_id");
         this.eosTokenIds = r.tokenIds("eos_token_id");
+    }
+
+    /** GPT-2's keys ({@code n_embd}, {@code n_layer}, ...) with transformers' GPT2Config defaults. */
+    private void readGpt2(Reader r) {
+        family = Family.GPT2;
+        vocabSize = r.positiveInt("vocab_size", 50257);
+        maxPositions = r.positiveInt("n_positions", 1024);
+        hiddenSize = r.positiveInt("n_embd", 768);
+        numLayers = r.layerCount("n_layer", 12);
+        numHeads = r.positiveInt("n_head", 12);
+        numKvHeads = numHeads;
+        if (hiddenSize % numHeads != 0) {
+            throw r.error("n_head", "(" + numHeads + ") must divide n_embd (" + hiddenSize + ")");
+        }
+        headDim = hiddenSize / numHeads;
+        Integer inner = r.optionalPositiveInt("n_inner");
+        intermediateSize = inner == null ? 4 * hiddenSize : inner;
+        activation = r.activation("activation_function", "gelu_new");
+        normEps = r.positiveFloat("layer_norm_epsilon", 1e-5);
+        embdDropout = r.probability("embd_pdrop", 0.1);
+        attnDropout = r.probability("attn_pdrop", 0.1);
+        residDropout = r.probability("resid_pdrop", 0.1);
+        tieWordEmbeddings = r.bool("tie_word_embeddings", true);
+        qkvBias = true;
+        outputBias = true;
+        mlpBias = true;
+        scaleAttnWeights = r.bool("scale_attn_weights", true);
+        scaleAttnByInverseLayerIdx = r.bool("scale_attn_by_inverse_layer_idx", false);
+        ropeTheta = 0;
+        ropeInverseFrequencies = null;
+        slidingWindows = new int[numLayers];
+        if (r.bool("add_cross_attention", false)) {
+            throw r.error("add_cross_attention", "is true: cross-attention (encoder-decoder GPT-2) is not supported");
+        }
+    }
+
+    /** The Llama family's keys (Llama, Mistral, Qwen2) with each one's transformers defaults. */
+    private void readLlama(Reader r) {
+        family = Family.LLAMA;
+        boolean qwen = modelType.equals("qwen2"), mistral = modelType.equals("mistral");
+        vocabSize = r.positiveInt("vocab_size", qwen ? 151936 : 32000);
+        hiddenSize = r.positiveInt("hidden_size", 4096);
+        intermediateSize = r.positiveInt("intermediate_size", qwen ? 22016 : mistral ? 14336 : 11008);
+        numLayers = r.layerCount("num_hidden_layers", 32);
+        numHeads = r.positiveInt("num_attention_heads", 32);
+        Integer kv = r.optionalPositiveInt("num_key_value_heads");
+        numKvHeads = kv != null ? kv : mistral ? 8 : numHeads;
+        if (numHeads % numKvHeads != 0) {
+            throw r.error("num_key_value_heads", "(" + numKvHeads + ") must divide num_attention_heads (" + numHeads + ")");
+        }
+        Integer hd = r.optionalPositiveInt("head_dim");
+        if (hd == null && hiddenSize % numHeads != 0) {
+            throw r.error("num_attention_heads", "(" + numHeads + ") must divide hidden_size (" + hiddenSize + ") when head_dim is not given");
+        }
+        headDim = hd != null ? hd : hiddenSize / numHeads;
+        if (headDim % 2 != 0) {
+            throw r.error(hd != null ? "head_dim" : "hidden_size", "gives an odd head dimension " + headDim + "; rotary embeddings need an even one");
+        }
+        maxPositions = r.positiveInt("max_position_embeddings", qwen ? 32768 : mistral ? 131072 : 2048);
+        activation = r.activation("hidden_act", "silu");
+        normEps = r.positiveFloat("rms_norm_eps", 1e-6);
+        embdDropout = 0;
+        attnDropout = r.probability("attention_dropout", 0.0);
+        residDropout = 0;
+        tieWordEmbeddings = r.bool("tie_word_embeddings", false);
+        boolean attentionBias = r.bool("attention_bias", false);
+        qkvBias = qwen || attentionBias;
+        outputBias = !qwen && attentionBias;
+        mlpBias = r.bool("mlp_bias", false);
+        scaleAttnWeights = true;
+        scaleAttnByInverseLayerIdx = false;
+        JsonNode rope = json.get("rope_parameters");
+        if (rope != null && !rope.isNull() && !rope.isObject()) {
+            throw r.error("rope_parameters", "must be a JSON object");
+        }
+        JsonNode scaling = rope != null && rope.isObject() ? rope : json.get("rope_scaling");
+        String ropeKey = rope != null && rope.isObject() ? "rope_parameters" : "rope_scaling";
+        Reader rr = scaling != null && scaling.isObject() ? new Reader((ObjectNode) scaling, source, ropeKey + ".") : null;
+        double theta = rr != null && scaling.has("rope_theta") ? rr.positiveDouble("rope_theta", 10000) : r.positiveDouble("rope_theta", 10000);
+        ropeTheta = theta;
+        ropeInverseFrequencies = RopeScaling.inverseFrequencies(rr, headDim, theta);
+        slidingWindows = slidingWindows(r, mistral, qwen, numLayers);
     }
 
     private static int[] slidingWindows(Reader r, boolean mistral, boolean qwen, int layers) {
@@ -213,32 +204,26 @@ public final class ModelConfig {
 
     /** Parses config JSON; {@code source} names it in errors (usually the file path). */
     public static ModelConfig parse(String jsonText, String source) {
-        JsonNode node;
-        try {
-            node = MAPPER.readTree(jsonText);
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
-            throw new TesseraException(source + ": not valid JSON" + where + " (" + e.getOriginalMessage().lines().findFirst().orElse("") + ")");
-        }
-        if (node == null || !node.isObject()) {
-            throw new TesseraException(source + ": expected a JSON object");
-        }
-        return new ModelConfig(((ObjectNode) node).deepCopy(), source);
+        return new ModelConfig(Json.parseObject(jsonText, source), source);
     }
 
-    /** The config as JSON, as written to {@code config.json} (the original keys plus {@code dtype}). */
-    public String toJson() {
+    /**
+     * The config as {@link CausalLM#save} writes it, a tree the caller owns: the keys as read
+     * (those Tessera does not use included) with {@code dtype} (and {@code torch_dtype} when
+     * present) set to float32. Writers add their keys (e.g. {@code quantization_config}) here.
+     */
+    public ObjectNode toJsonTree() {
         ObjectNode out = json.deepCopy();
         out.put("dtype", "float32");
         if (out.has("torch_dtype")) {
             out.put("torch_dtype", "float32");
         }
-        try {
-            // as plain maps, so that the keys come out sorted
-            return PYTHON_STYLE.writeValueAsString(MAPPER.treeToValue(out, Object.class)) + "\n";
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a JSON tree always serialises", e);
-        }
+        return out;
+    }
+
+    /** {@link #toJsonTree()} as transformers writes {@code config.json}: {@code json.dumps(indent=2, sort_keys=True)} and a newline. */
+    public String toJson() {
+        return PythonJson.dumps(toJsonTree()) + "\n";
     }
 
     // ---------------------------------------------------------------- accessors

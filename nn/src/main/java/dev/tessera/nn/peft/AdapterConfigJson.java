@@ -2,7 +2,7 @@ package dev.tessera.nn.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tessera.core.TesseraException;
-import dev.tessera.nn.io.PythonJson;
+import dev.tessera.nn.io.Json;
 import dev.tessera.nn.models.ModelConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -136,7 +136,7 @@ final class AdapterConfigJson {
 
     /** The config in {@code file}, marked for inference or training. */
     static PeftConfig read(Path file, boolean inferenceMode) {
-        JsonNode n = PythonJson.read(file);
+        JsonNode n = Json.readObject(file);
         String type = text(n, "peft_type", file);
         if (type == null) {
             throw new TesseraException(file + ": no peft_type");

@@ -1,9 +1,11 @@
 package dev.tessera.nn.peft;
 
 import dev.tessera.core.TesseraException;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * PEFT's {@code LoraConfig}: the fields, their names and their defaults (r 8, lora_alpha 8,
@@ -102,8 +104,8 @@ public record LoraConfig(
         modulesToSave = modulesToSave == null ? null : List.copyOf(modulesToSave);
         layersToTransform = layersToTransform == null ? null : List.copyOf(layersToTransform);
         layersPattern = layersPattern == null ? null : List.copyOf(layersPattern);
-        rankPattern = rankPattern == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(rankPattern));
-        alphaPattern = alphaPattern == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(alphaPattern));
+        rankPattern = rankPattern == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(rankPattern));
+        alphaPattern = alphaPattern == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(alphaPattern));
         for (var e : rankPattern.entrySet()) {
             if (e.getValue() == null || e.getValue() <= 0) {
                 throw new TesseraException("LoraConfig: rank_pattern[\"" + e.getKey() + "\"] must be a positive rank, got " + e.getValue());
@@ -140,23 +142,19 @@ public record LoraConfig(
     }
 
     public LoraConfig withR(int v) {
-        return new LoraConfig(v, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.r = v);
     }
 
     public LoraConfig withLoraAlpha(double v) {
-        return new LoraConfig(r, v, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.loraAlpha = v);
     }
 
     public LoraConfig withLoraDropout(double v) {
-        return new LoraConfig(r, loraAlpha, v, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.loraDropout = v);
     }
 
     public LoraConfig withTargetModules(TargetModules v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, v, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.targetModules = v);
     }
 
     /** Targets by exact name or name suffix. */
@@ -165,62 +163,98 @@ public record LoraConfig(
     }
 
     public LoraConfig withExcludeModules(TargetModules v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, v, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.excludeModules = v);
     }
 
     public LoraConfig withBias(Bias v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, v, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.bias = v);
     }
 
     public LoraConfig withUseRslora(boolean v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, v, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.useRslora = v);
     }
 
     public LoraConfig withInitLoraWeights(LoraInit v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, v, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.initLoraWeights = v);
     }
 
     public LoraConfig withFanInFanOut(boolean v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, v,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.fanInFanOut = v);
     }
 
     public LoraConfig withModulesToSave(String... v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                List.of(v), layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.modulesToSave = List.of(v));
     }
 
     public LoraConfig withLayersToTransform(Integer... v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, List.of(v), layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.layersToTransform = List.of(v));
     }
 
     public LoraConfig withLayersPattern(String... v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, List.of(v), rankPattern, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.layersPattern = List.of(v));
     }
 
     public LoraConfig withRankPattern(Map<String, Integer> v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, v, alphaPattern, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.rankPattern = v);
     }
 
     public LoraConfig withAlphaPattern(Map<String, Double> v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, v, baseModelNameOrPath, inferenceMode);
+        return with(f -> f.alphaPattern = v);
     }
 
     public LoraConfig withBaseModelNameOrPath(String v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, v, inferenceMode);
+        return with(f -> f.baseModelNameOrPath = v);
     }
 
     public LoraConfig withInferenceMode(boolean v) {
-        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, bias, useRslora, initLoraWeights, fanInFanOut,
-                modulesToSave, layersToTransform, layersPattern, rankPattern, alphaPattern, baseModelNameOrPath, v);
+        return with(f -> f.inferenceMode = v);
+    }
+
+    /** A copy with {@code change} applied to its fields (checked again by the constructor). */
+    private LoraConfig with(Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
+        return new LoraConfig(f.r, f.loraAlpha, f.loraDropout, f.targetModules, f.excludeModules, f.bias, f.useRslora,
+                f.initLoraWeights, f.fanInFanOut, f.modulesToSave, f.layersToTransform, f.layersPattern, f.rankPattern,
+                f.alphaPattern, f.baseModelNameOrPath, f.inferenceMode);
+    }
+
+    /** The components of a config, open to change: what a wither edits. */
+    private static final class Fields {
+        int r;
+        double loraAlpha;
+        double loraDropout;
+        TargetModules targetModules;
+        TargetModules excludeModules;
+        Bias bias;
+        boolean useRslora;
+        LoraInit initLoraWeights;
+        boolean fanInFanOut;
+        List<String> modulesToSave;
+        List<Integer> layersToTransform;
+        List<String> layersPattern;
+        Map<String, Integer> rankPattern;
+        Map<String, Double> alphaPattern;
+        String baseModelNameOrPath;
+        boolean inferenceMode;
+
+        Fields(LoraConfig c) {
+            r = c.r;
+            loraAlpha = c.loraAlpha;
+            loraDropout = c.loraDropout;
+            targetModules = c.targetModules;
+            excludeModules = c.excludeModules;
+            bias = c.bias;
+            useRslora = c.useRslora;
+            initLoraWeights = c.initLoraWeights;
+            fanInFanOut = c.fanInFanOut;
+            modulesToSave = c.modulesToSave;
+            layersToTransform = c.layersToTransform;
+            layersPattern = c.layersPattern;
+            rankPattern = c.rankPattern;
+            alphaPattern = c.alphaPattern;
+            baseModelNameOrPath = c.baseModelNameOrPath;
+            inferenceMode = c.inferenceMode;
+        }
     }
 }

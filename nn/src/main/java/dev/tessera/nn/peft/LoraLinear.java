@@ -10,10 +10,7 @@ import dev.tessera.core.TesseraException;
 import dev.tessera.nn.Dropout;
 import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
-import dev.tessera.nn.Module;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -36,13 +33,10 @@ import java.util.Map;
  * so the base layer's storage layout (Conv1D's {@code [in, out]}, packed 4-bit) is its own
  * business; unmerging subtracts it again.
  */
-public final class LoraLinear extends Module implements TunerLayer {
+public final class LoraLinear extends TunerLayer {
     private record Spec(int r, double alpha, double scaling) {}
 
     private final Map<String, Spec> specs = new LinkedHashMap<>();
-    private final List<String> merged = new ArrayList<>();
-    private String active;
-    private boolean disabled;
 
     /**
      * Wraps {@code base} with one adapter named "default" of rank {@code r}, scaling
@@ -51,32 +45,24 @@ public final class LoraLinear extends Module implements TunerLayer {
      */
     public LoraLinear(LinearLayer base, int r, double alpha, double dropout, Rng rng) {
         this(base);
-        ((Module) base).requiresGrad(false);
+        baseModule().requiresGrad(false);
         addAdapter("default", r, alpha, dropout, false, LoraConfig.LoraInit.KAIMING_UNIFORM, rng);
         setActiveAdapter("default");
     }
 
     /** An empty wrapper; adapters come through {@link #addAdapter}. */
     LoraLinear(LinearLayer base) {
-        if (!(base instanceof Module m)) {
-            throw new TesseraException("LoRA wraps linear layers that are modules, got a " + base.getClass().getSimpleName());
-        }
-        addModule("base_layer", m);
-        addModule("lora_dropout", new AdapterDict());
-        addModule("lora_A", new AdapterDict());
-        addModule("lora_B", new AdapterDict());
+        super("LoRA", base, "lora_dropout", "lora_A", "lora_B");
     }
 
     /** Adds adapter {@code name} ({@code A [r, in]}, {@code B [out, r]}) initialised per {@code init}. */
     void addAdapter(String name, int r, double alpha, double dropout, boolean rslora, LoraConfig.LoraInit init, Rng rng) {
-        if (specs.containsKey(name)) {
-            throw new TesseraException("LoRA: adapter '" + name + "' already exists on this layer");
-        }
         if (r <= 0) {
             throw new TesseraException("LoRA: rank must be positive, got " + r);
         }
+        register(name);
         int in = inFeatures(), out = outFeatures();
-        Device device = PeftModules.deviceOf(baseModule());
+        Device device = baseDevice();
         Tensor a = Scope.unowned(() -> switch (init) {
             case KAIMING_UNIFORM, RANDOM -> rng.kaimingUniform(r, in).to(device);
             case GAUSSIAN -> rng.normal(0f, (float) (1.0 / r), r, in).to(device);
@@ -90,34 +76,21 @@ public final class LoraLinear extends Module implements TunerLayer {
         specs.put(name, new Spec(r, alpha, LoraConfig.scaling(alpha, r, rslora)));
     }
 
-    private AdapterDict dict(String name) {
-        return child(name, AdapterDict.class);
-    }
-
     // x (..., in) -> (..., out)
     @Override
     public Tensor forward(Tensor x) {
-        LinearLayer base = baseLayer();
-        if (disabled) {
-            unmergeAll();
-            return base.forward(x);
-        }
-        Tensor result = base.forward(x);
-        if (active == null || merged.contains(active)) {
+        String adapter = adapterForForward();
+        Tensor result = baseLayer().forward(x);
+        if (adapter == null) {
             return result;
         }
-        Tensor h = dict("lora_dropout").module(active, Dropout.class).forward(x);
+        Tensor h = dict("lora_dropout").module(adapter, Dropout.class).forward(x);
         // (..., in) -> (..., r) -> (..., out)
-        Tensor update = loraB(active).forward(loraA(active).forward(h));
-        return result.add(update.mul((float) specs.get(active).scaling()));
+        Tensor update = loraB(adapter).forward(loraA(adapter).forward(h));
+        return result.add(update.mul((float) specs.get(adapter).scaling()));
     }
 
     // ---------------------------------------------------------------- accessors
-
-    @Override
-    public LinearLayer baseLayer() {
-        return child("base_layer", LinearLayer.class);
-    }
 
     /** {@code A [r, in]} of {@code adapter}, as a linear layer. */
     public Linear loraA(String adapter) {
@@ -144,69 +117,24 @@ public final class LoraLinear extends Module implements TunerLayer {
         return specs.get(requireAdapter(adapter)).scaling();
     }
 
-    /** The adapter forward uses, or null. */
-    public String activeAdapter() {
-        return active;
-    }
-
-    private String requireAdapter(String adapter) {
-        if (!specs.containsKey(adapter)) {
-            throw new TesseraException("LoRA: no adapter '" + adapter + "' on this layer (has " + specs.keySet() + ")");
-        }
-        return adapter;
-    }
-
-    @Override
-    public List<String> adapterNames() {
-        return List.copyOf(specs.keySet());
-    }
-
     // ---------------------------------------------------------------- adapters
 
     @Override
-    public void setActiveAdapter(String adapter) {
-        active = adapter != null && specs.containsKey(adapter) ? adapter : null;
-    }
-
-    @Override
-    public void setAdaptersDisabled(boolean disabled) {
-        this.disabled = disabled;
-    }
-
-    @Override
-    public void deleteAdapter(String adapter) {
-        requireAdapter(adapter);
-        if (merged.contains(adapter)) {
-            throw new TesseraException("LoRA: adapter '" + adapter + "' is merged; unmerge it before deleting it");
-        }
-        List<Tensor> freed = List.copyOf(adapterTensors(adapter).values());
-        for (String d : List.of("lora_dropout", "lora_A", "lora_B")) {
-            setSubmodule(d, dict(d).without(adapter));
-        }
+    void forget(String adapter) {
         specs.remove(adapter);
-        if (adapter.equals(active)) {
-            active = null;
-        }
-        for (Tensor t : freed) {
-            t.zeroGrad();
-            t.release();
-        }
     }
 
     @Override
     public Map<String, Tensor> adapterTensors(String adapter) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        out.put("lora_A.weight", loraA(adapter).weight());
-        out.put("lora_B.weight", loraB(adapter).weight());
-        return out;
+        return linearTensors(adapter, "lora_A", "lora_B");
     }
 
     /** Merges the active adapter into the base weight: {@code W += scaling · B·A}. */
     public void merge() {
-        if (active == null) {
+        if (activeAdapter() == null) {
             throw new TesseraException("LoRA: no active adapter to merge");
         }
-        mergeAdapter(active);
+        mergeAdapter(activeAdapter());
     }
 
     /** Takes every merged adapter back out of the base weight. */
@@ -215,29 +143,7 @@ public final class LoraLinear extends Module implements TunerLayer {
     }
 
     public boolean isMerged() {
-        return !merged.isEmpty();
-    }
-
-    @Override
-    public void mergeAdapter(String adapter) {
-        requireAdapter(adapter);
-        if (merged.contains(adapter)) {
-            return;
-        }
-        addDelta(adapter, 1f);
-        merged.add(adapter);
-    }
-
-    @Override
-    public void unmergeAll() {
-        while (!merged.isEmpty()) {
-            addDelta(merged.removeLast(), -1f);
-        }
-    }
-
-    @Override
-    public List<String> mergedAdapters() {
-        return List.copyOf(merged);
+        return !mergedAdapters().isEmpty();
     }
 
     /** The update {@code scaling · B·A} as {@code [out, in]}. */
@@ -247,10 +153,12 @@ public final class LoraLinear extends Module implements TunerLayer {
         }
     }
 
-    private void addDelta(String adapter, float sign) {
+    /** {@code W ± scaling · B·A}, through the base layer's {@link LinearLayer#addToWeight}. */
+    @Override
+    void fold(String adapter, int sign) {
         try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
             Tensor delta = deltaWeight(adapter);
-            baseLayer().addToWeight(sign == 1f ? delta : delta.neg());
+            baseLayer().addToWeight(sign == 1 ? delta : delta.neg());
         }
     }
 

@@ -1,13 +1,8 @@
 package dev.tessera.nn.tokenizer;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.core.TesseraException;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
+import dev.tessera.nn.io.Json;
 import java.nio.file.Path;
 
 /**
@@ -16,9 +11,6 @@ import java.nio.file.Path;
  * {@code models/x/tokenizer.json: model.vocab must be an object}.
  */
 final class JsonFile {
-    private static final ObjectMapper MAPPER =
-            new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-
     private final Path path;
     private final JsonNode root;
 
@@ -29,20 +21,7 @@ final class JsonFile {
 
     /** Reads and parses the file, which must hold a JSON object. */
     static JsonFile read(Path path) {
-        JsonNode root;
-        try (InputStream in = Files.newInputStream(path)) {
-            root = MAPPER.readTree(in);
-        } catch (JsonProcessingException e) {
-            var at = e.getLocation();
-            String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
-            throw new TesseraException(path + ": not valid JSON" + where + ": " + oneLine(e.getOriginalMessage()));
-        } catch (IOException e) {
-            throw new TesseraException(path + ": cannot read: " + oneLine(String.valueOf(e.getMessage())), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new TesseraException(path + ": expected a JSON object at the top level");
-        }
-        return new JsonFile(path, root);
+        return new JsonFile(path, Json.readObject(path));
     }
 
     JsonNode root() {
@@ -136,7 +115,7 @@ final class JsonFile {
     }
 
     static String oneLine(String message) {
-        return message == null ? "" : clip(message.replaceAll("\\s+", " ").strip());
+        return Json.oneLine(message);
     }
 
     static String clip(String s) {

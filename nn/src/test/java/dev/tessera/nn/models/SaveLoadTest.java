@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
-import dev.tessera.nn.io.CheckpointReader;
-import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.WeightFolderReader;
+import dev.tessera.nn.io.WeightFolders;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -49,7 +49,7 @@ class SaveLoadTest {
         Path out = tmp.resolve(fixture);
         model.save(out);
         model.release();
-        try (CheckpointReader saved = Checkpoints.open(out); CheckpointReader original = Checkpoints.open(Fixtures.dir(fixture))) {
+        try (WeightFolderReader saved = WeightFolders.open(out); WeightFolderReader original = WeightFolders.open(Fixtures.dir(fixture))) {
             assertFalse(saved.contains("lm_head.weight"));
             assertEquals(original.names(), saved.names());
         }

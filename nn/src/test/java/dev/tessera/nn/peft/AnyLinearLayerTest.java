@@ -44,6 +44,12 @@ class AnyLinearLayerTest {
             return codes.size(0);
         }
 
+        /** Two 4-bit values per byte of the packed weight, as quant's Linear4bit says through the contract. */
+        @Override
+        public long valueCount(Tensor parameter) {
+            return parameter == localParameter("weight") ? 2 * parameter.numel() : parameter.numel();
+        }
+
         /** A decoded copy: writing into it would change nothing. */
         @Override
         public Tensor weight() {

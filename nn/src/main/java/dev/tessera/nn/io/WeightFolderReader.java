@@ -14,18 +14,18 @@ import java.util.SortedMap;
  * {@code model.safetensors.index.json}), memory-mapped until {@link #close}.
  *
  * <pre>{@code
- * try (CheckpointReader ckpt = Checkpoints.open(Path.of("gpt2"))) {
- *     Tensor wte = ckpt.tensor("transformer.wte.weight");  // in place, valid until close()
- *     Tensor own = ckpt.load("transformer.wpe.weight");    // a copy owned by the current Scope
+ * try (WeightFolderReader weights = WeightFolders.open(Path.of("gpt2"))) {
+ *     Tensor wte = weights.tensor("transformer.wte.weight");  // in place, valid until close()
+ *     Tensor own = weights.load("transformer.wpe.weight");    // a copy owned by the current Scope
  * }
  * }</pre>
  */
-public final class CheckpointReader implements AutoCloseable {
+public final class WeightFolderReader implements AutoCloseable {
     private final Path dir;
     private final List<SafeTensorsFile> files;
     private final SortedMap<String, SafeTensorsFile> fileOf;
 
-    CheckpointReader(Path dir, List<SafeTensorsFile> files, SortedMap<String, SafeTensorsFile> fileOf) {
+    WeightFolderReader(Path dir, List<SafeTensorsFile> files, SortedMap<String, SafeTensorsFile> fileOf) {
         this.dir = dir;
         this.files = List.copyOf(files);
         this.fileOf = fileOf;

@@ -7,7 +7,7 @@ import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.Init;
 import dev.tessera.nn.ParameterSource;
-import dev.tessera.nn.io.CheckpointReader;
+import dev.tessera.nn.io.WeightFolderReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,15 +17,15 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Parameters read from a checkpoint while a model is built. Problems are collected rather than
+ * Parameters read from a weight folder while a model is built. Problems are collected rather than
  * thrown one at a time, so {@link #finish} reports every missing, mis-shaped and unexpected
  * tensor in one error.
  */
-final class CheckpointSource implements ParameterSource {
+final class WeightFolderSource implements ParameterSource {
     /** Buffers that transformers also skips: GPT-2's causal-mask buffers, old rotary caches. */
     private static final Pattern IGNORED = Pattern.compile(".*(\\.attn\\.bias|\\.attn\\.masked_bias|rotary_emb\\.inv_freq)$");
 
-    private final CheckpointReader ckpt;
+    private final WeightFolderReader weights;
     private final Path dir;
     private final boolean inPlace;
     /** Frozen loading: 2-D+ weights in this dtype (null: as stored), vectors F32; null for the F32 load. */
@@ -37,12 +37,12 @@ final class CheckpointSource implements ParameterSource {
     private final List<String> missing = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
 
-    CheckpointSource(CheckpointReader ckpt, Path dir, boolean inPlace) {
-        this(ckpt, dir, inPlace, null);
+    WeightFolderSource(WeightFolderReader weights, Path dir, boolean inPlace) {
+        this(weights, dir, inPlace, null);
     }
 
-    CheckpointSource(CheckpointReader ckpt, Path dir, boolean inPlace, FrozenLoad frozen) {
-        this.ckpt = ckpt;
+    WeightFolderSource(WeightFolderReader weights, Path dir, boolean inPlace, FrozenLoad frozen) {
+        this.weights = weights;
         this.dir = dir;
         this.inPlace = inPlace;
         this.frozen = frozen;
@@ -56,12 +56,12 @@ final class CheckpointSource implements ParameterSource {
             return placeholder(shape);
         }
         used.add(key);
-        int[] actual = ckpt.shape(key);
+        int[] actual = weights.shape(key);
         if (!Arrays.equals(actual, shape)) {
             problems.add(key + " has shape " + Arrays.toString(actual) + ", expected " + Arrays.toString(shape));
             return placeholder(shape);
         }
-        String dtype = ckpt.dtypeName(key);
+        String dtype = weights.dtypeName(key);
         if (!dtype.equals("F32") && !dtype.equals("BF16") && !dtype.equals("F16")) {
             problems.add(key + " has dtype " + dtype + ", expected F32, BF16 or F16");
             return placeholder(shape);
@@ -69,7 +69,7 @@ final class CheckpointSource implements ParameterSource {
         if (frozen != null) {
             return frozen(name, key, shape);
         }
-        Tensor stored = ckpt.tensor(key);
+        Tensor stored = weights.tensor(key);
         try (var ng = Autograd.noGrad()) {
             return Scope.unowned(() -> stored.dtype() != DType.F32 ? stored.cast(DType.F32) : inPlace ? stored : stored.copy());
         }
@@ -80,15 +80,15 @@ final class CheckpointSource implements ParameterSource {
      * by the interceptor, or kept at the requested width; vectors (norms, biases) are F32.
      */
     private Tensor frozen(String name, String key, int[] shape) {
-        Tensor taken = frozen.interceptor().intercept(name, shape, () -> ckpt.readF32(key));
+        Tensor taken = frozen.interceptor().intercept(name, shape, () -> weights.readF32(key));
         if (taken != null) {
             return taken;
         }
-        DType stored = DType.valueOf(ckpt.dtypeName(key));
+        DType stored = DType.valueOf(weights.dtypeName(key));
         DType want = shape.length < 2 ? DType.F32 : frozen.dtype() == null ? stored : frozen.dtype();
         try (var ng = Autograd.noGrad()) {
             return Scope.unowned(() -> {
-                Tensor read = ckpt.read(key);
+                Tensor read = weights.read(key);
                 if (read.dtype() == want) {
                     return read;
                 }
@@ -101,13 +101,13 @@ final class CheckpointSource implements ParameterSource {
 
     /** The checkpoint's name for a parameter: as is, or without the base prefix (checkpoints of GPT2Model / LlamaModel). */
     private String resolve(String name) {
-        if (ckpt.contains(name)) {
+        if (weights.contains(name)) {
             return name;
         }
         int dot = name.indexOf('.');
         String bare = dot < 0 ? null : name.substring(dot + 1);
         boolean basePrefix = name.startsWith("transformer.") || name.startsWith("model.");
-        return basePrefix && ckpt.contains(bare) ? bare : null;
+        return basePrefix && weights.contains(bare) ? bare : null;
     }
 
     /**
@@ -124,7 +124,7 @@ final class CheckpointSource implements ParameterSource {
     /** Throws one error listing every problem, naming the folder. */
     void finish(ModelConfig config) {
         List<String> unexpected = new ArrayList<>();
-        for (String name : ckpt.names()) {
+        for (String name : weights.names()) {
             boolean tiedHead = config.tieWordEmbeddings() && name.equals("lm_head.weight");
             if (!used.contains(name) && !tiedHead && !IGNORED.matcher(name).matches()) {
                 unexpected.add(name);

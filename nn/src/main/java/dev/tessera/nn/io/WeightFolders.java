@@ -24,9 +24,9 @@ import java.util.regex.Pattern;
  * {@code model-00001-of-00003.safetensors ...} listed by {@code model.safetensors.index.json}.
  *
  * <pre>{@code
- * Checkpoints.saveStateDict(Path.of("out"), model.stateDict(), 2_000_000_000L);  // shards of <= 2 GB
- * try (CheckpointReader ckpt = Checkpoints.open(Path.of("out"))) {
- *     model.loadStateDict(ckpt.stateDict(), true);  // file read in place, copied into the parameters
+ * WeightFolders.saveStateDict(Path.of("out"), model.stateDict(), 2_000_000_000L);  // shards of <= 2 GB
+ * try (WeightFolderReader weights = WeightFolders.open(Path.of("out"))) {
+ *     model.loadStateDict(weights.stateDict(), true);  // file read in place, copied into the parameters
  * }
  * }</pre>
  *
@@ -35,7 +35,7 @@ import java.util.regex.Pattern;
  * overflow the limit, a tensor larger than the limit alone in its shard), each file written
  * atomically; files of an earlier save that the new one does not use are deleted afterwards.
  */
-public final class Checkpoints {
+public final class WeightFolders {
     static final String WEIGHTS = "model.safetensors";
     static final String INDEX = "model.safetensors.index.json";
     /** transformers' default {@code max_shard_size} ("5GB"). */
@@ -43,10 +43,10 @@ public final class Checkpoints {
 
     private static final Pattern SHARD_NAME = Pattern.compile("model-\\d{5}-of-\\d{5}\\.safetensors");
 
-    private Checkpoints() {}
+    private WeightFolders() {}
 
     /** Opens the weights of a model folder, validating every file and the index before use. */
-    public static CheckpointReader open(Path dir) {
+    public static WeightFolderReader open(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw error(dir, Files.exists(dir) ? "not a folder" : "no such folder");
         }
@@ -57,7 +57,7 @@ public final class Checkpoints {
             for (String name : f.names()) {
                 fileOf.put(name, f);
             }
-            return new CheckpointReader(dir, List.of(f), fileOf);
+            return new WeightFolderReader(dir, List.of(f), fileOf);
         }
         Path index = dir.resolve(INDEX);
         if (!Files.exists(index)) {
@@ -68,10 +68,10 @@ public final class Checkpoints {
 
     /** Every tensor of the folder, copied into memory owned by the current {@code Scope}, by sorted name. */
     public static Map<String, Tensor> loadStateDict(Path dir) {
-        try (CheckpointReader ckpt = open(dir)) {
+        try (WeightFolderReader weights = open(dir)) {
             Map<String, Tensor> out = new LinkedHashMap<>();
-            for (String name : ckpt.names()) {
-                out.put(name, ckpt.load(name));
+            for (String name : weights.names()) {
+                out.put(name, weights.load(name));
             }
             return out;
         }
@@ -165,7 +165,7 @@ public final class Checkpoints {
             Map<String, Object> index = Map.of(
                     "metadata", Map.of("total_parameters", totalParameters, "total_size", totalBytes),
                     "weight_map", weightMap);
-            AtomicFiles.writeString(dir.resolve(INDEX), Json.pythonIndented(index) + "\n");
+            AtomicFiles.writeString(dir.resolve(INDEX), PythonJson.dumps(index) + "\n");
             written.add(INDEX);
         }
         deleteStale(dir, written);
@@ -186,7 +186,7 @@ public final class Checkpoints {
         }
     }
 
-    private static CheckpointReader openSharded(Path dir, Path index) {
+    private static WeightFolderReader openSharded(Path dir, Path index) {
         SortedMap<String, String> weightMap = readWeightMap(index);
         Path root = dir.toAbsolutePath().normalize();
         Map<String, Path> shardPaths = new TreeMap<>();
@@ -215,7 +215,7 @@ public final class Checkpoints {
                     throw error(index, e.getKey(), "weight_map puts it in shard " + e.getValue() + ", which does not hold it");
                 }
             }
-            return new CheckpointReader(dir, opened, fileOf);
+            return new WeightFolderReader(dir, opened, fileOf);
         } catch (RuntimeException | Error e) {
             opened.forEach(SafeTensorsFile::close);
             throw e;

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CheckpointsTest {
+class WeightFoldersTest {
     private static final Path GPT2_TINY = Path.of("src/test/resources/fixtures/gpt2-tiny");
 
     @TempDir
@@ -43,7 +43,7 @@ class CheckpointsTest {
         }
     }
 
-    private static void assertSameTensors(Map<String, Tensor> expected, CheckpointReader ckpt) {
+    private static void assertSameTensors(Map<String, Tensor> expected, WeightFolderReader ckpt) {
         assertEquals(expected.keySet().stream().sorted().toList(), ckpt.names());
         for (Map.Entry<String, Tensor> e : expected.entrySet()) {
             Tensor t = ckpt.tensor(e.getKey());
@@ -55,9 +55,9 @@ class CheckpointsTest {
 
     @Test
     void aSmallStateDictIsOneModelSafetensors() throws IOException {
-        Checkpoints.saveStateDict(dir, stateDict());
+        WeightFolders.saveStateDict(dir, stateDict());
         assertEquals(List.of("model.safetensors"), files(dir));
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+        try (WeightFolderReader ckpt = WeightFolders.open(dir)) {
             assertSameTensors(stateDict(), ckpt);
         }
         try (SafeTensorsFile f = SafeTensors.open(dir.resolve("model.safetensors"))) {
@@ -67,7 +67,7 @@ class CheckpointsTest {
 
     @Test
     void shardsFollowTransformersSplitting() throws IOException {
-        Checkpoints.saveStateDict(dir, stateDict(), 32);
+        WeightFolders.saveStateDict(dir, stateDict(), 32);
         // As huggingface_hub splits it: [a b] fill 32 B; c starts a new shard; d (40 B > 32) goes alone
         // at once, so it is shard 2; e joins c, whose shard closes last.
         assertEquals(List.of("model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
@@ -80,7 +80,7 @@ class CheckpointsTest {
             assertEquals(List.of("model.c", "model.e"), s3.names());
             assertEquals(Map.of("format", "pt"), s3.metadata());
         }
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+        try (WeightFolderReader ckpt = WeightFolders.open(dir)) {
             assertSameTensors(stateDict(), ckpt);
         }
     }
@@ -90,7 +90,7 @@ class CheckpointsTest {
         Map<String, Tensor> sd = new LinkedHashMap<>();
         sd.put("a.bias", Tensor.of(new float[] {1, 2, 3, 4}, 4));
         sd.put("b.weight", Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3));
-        Checkpoints.saveStateDict(dir, sd, 20);
+        WeightFolders.saveStateDict(dir, sd, 20);
         // huggingface_hub's split puts b.weight (24 B > 20) in a shard of its own at once, so it is
         // shard 1; the index is json.dumps(index, indent=2, sort_keys=True) + "\n".
         assertEquals("""
@@ -109,23 +109,23 @@ class CheckpointsTest {
 
     @Test
     void resavingRemovesFilesOfTheEarlierLayout() throws IOException {
-        Checkpoints.saveStateDict(dir, stateDict(), 32);
+        WeightFolders.saveStateDict(dir, stateDict(), 32);
         Files.writeString(dir.resolve("config.json"), "{}");
-        Checkpoints.saveStateDict(dir, stateDict(), 1_000);
+        WeightFolders.saveStateDict(dir, stateDict(), 1_000);
         assertEquals(List.of("config.json", "model.safetensors"), files(dir));
-        Checkpoints.saveStateDict(dir, stateDict(), 48);
+        WeightFolders.saveStateDict(dir, stateDict(), 48);
         assertEquals(List.of("config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
                 "model.safetensors.index.json"), files(dir));
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+        try (WeightFolderReader ckpt = WeightFolders.open(dir)) {
             assertSameTensors(stateDict(), ckpt);
         }
     }
 
     @Test
     void loadStateDictCopiesOutliveTheMappingAndBelongToTheScope() {
-        Checkpoints.saveStateDict(dir, stateDict(), 32);
+        WeightFolders.saveStateDict(dir, stateDict(), 32);
         try (Scope _ = Scope.open()) {
-            Map<String, Tensor> loaded = Checkpoints.loadStateDict(dir);
+            Map<String, Tensor> loaded = WeightFolders.loadStateDict(dir);
             assertEquals(List.of("model.a", "model.b", "model.c", "model.d", "model.e"), List.copyOf(loaded.keySet()));
             assertArrayEquals(new float[] {5, 6, 7, 8}, loaded.get("model.b").toFloatArray());
             assertEquals(DType.I64, loaded.get("model.e").dtype());
@@ -135,9 +135,9 @@ class CheckpointsTest {
 
     @Test
     void stateDictReadsEveryTensorInPlaceUntilClose() {
-        Checkpoints.saveStateDict(dir, stateDict(), 32);
+        WeightFolders.saveStateDict(dir, stateDict(), 32);
         Map<String, Tensor> inPlace;
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+        try (WeightFolderReader ckpt = WeightFolders.open(dir)) {
             inPlace = ckpt.stateDict();
             assertEquals(List.of("model.a", "model.b", "model.c", "model.d", "model.e"), List.copyOf(inPlace.keySet()));
             assertArrayEquals(new float[] {9, 10, 11, 12}, inPlace.get("model.c").toFloatArray());
@@ -147,7 +147,7 @@ class CheckpointsTest {
 
     @Test
     void readsTheFixtureModelFolder() {
-        try (CheckpointReader ckpt = Checkpoints.open(GPT2_TINY)) {
+        try (WeightFolderReader ckpt = WeightFolders.open(GPT2_TINY)) {
             assertEquals(28, ckpt.names().size());
             assertTrue(ckpt.contains("transformer.wte.weight"));
             assertEquals("F32", ckpt.dtypeName("transformer.wte.weight"));
@@ -158,34 +158,34 @@ class CheckpointsTest {
 
     @Test
     void modelSafetensorsWinsOverAnIndexAsInTransformers() throws IOException {
-        Checkpoints.saveStateDict(dir, stateDict(), 32);
+        WeightFolders.saveStateDict(dir, stateDict(), 32);
         Map<String, Tensor> other = Map.of("only", Tensor.of(new float[] {1}, 1));
         SafeTensors.write(dir.resolve("model.safetensors"), other);
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+        try (WeightFolderReader ckpt = WeightFolders.open(dir)) {
             assertEquals(List.of("only"), ckpt.names());
         }
     }
 
     @Test
     void unknownTensorIsAClearError() {
-        Checkpoints.saveStateDict(dir, stateDict());
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+        WeightFolders.saveStateDict(dir, stateDict());
+        try (WeightFolderReader ckpt = WeightFolders.open(dir)) {
             assertRejects(dir, () -> ckpt.tensor("model.z"), "'model.z'", "no such tensor");
         }
     }
 
     @Test
     void folderWithoutWeights() throws IOException {
-        assertRejects(dir, () -> Checkpoints.open(dir), "no model.safetensors or model.safetensors.index.json");
+        assertRejects(dir, () -> WeightFolders.open(dir), "no model.safetensors or model.safetensors.index.json");
         Path missing = dir.resolve("nope");
-        assertRejects(missing, () -> Checkpoints.open(missing), "no such folder");
+        assertRejects(missing, () -> WeightFolders.open(missing), "no such folder");
         Path file = Files.writeString(dir.resolve("f"), "x");
-        assertRejects(file, () -> Checkpoints.open(file), "not a folder");
+        assertRejects(file, () -> WeightFolders.open(file), "not a folder");
     }
 
     /** A two-shard folder whose index the test then replaces. */
     private Path index(String json) throws IOException {
-        Checkpoints.saveStateDict(dir, stateDict(), 48);
+        WeightFolders.saveStateDict(dir, stateDict(), 48);
         return Files.writeString(dir.resolve("model.safetensors.index.json"), json);
     }
 
@@ -205,7 +205,7 @@ class CheckpointsTest {
     @Test
     void theHonestIndexOfTheseTestsOpens() throws IOException {
         index(weightMap());
-        try (CheckpointReader ckpt = Checkpoints.open(dir)) {
+        try (WeightFolderReader ckpt = WeightFolders.open(dir)) {
             assertSameTensors(stateDict(), ckpt);
         }
     }
@@ -216,11 +216,11 @@ class CheckpointsTest {
         SafeTensors.write(outside, Map.of("model.e", Tensor.ofLongs(new long[] {42}, 1)));
         try {
             Path idx = index(weightMap("\"model.e\":\"" + SHARD2, "\"model.e\":\"../" + outside.getFileName()));
-            assertRejects(idx, () -> Checkpoints.open(dir), "tensor 'model.e'", "points outside the model folder");
+            assertRejects(idx, () -> WeightFolders.open(dir), "tensor 'model.e'", "points outside the model folder");
             index(weightMap("\"model.e\":\"" + SHARD2, "\"model.e\":\"" + outside.toAbsolutePath()));
-            assertRejects(idx, () -> Checkpoints.open(dir), "tensor 'model.e'", "points outside the model folder");
+            assertRejects(idx, () -> WeightFolders.open(dir), "tensor 'model.e'", "points outside the model folder");
             index(weightMap("\"model.e\":\"" + SHARD2, "\"model.e\":\"sub/../.."));
-            assertRejects(idx, () -> Checkpoints.open(dir), "points outside the model folder");
+            assertRejects(idx, () -> WeightFolders.open(dir), "points outside the model folder");
         } finally {
             Files.deleteIfExists(outside);
         }
@@ -229,7 +229,7 @@ class CheckpointsTest {
     @Test
     void indexPointingAtAMissingShard() throws IOException {
         Path idx = index(weightMap("\"model.e\":\"" + SHARD2, "\"model.e\":\"model-00003-of-00003.safetensors"));
-        assertRejects(idx, () -> Checkpoints.open(dir), "tensor 'model.e'", "shard 'model-00003-of-00003.safetensors' is missing");
+        assertRejects(idx, () -> WeightFolders.open(dir), "tensor 'model.e'", "shard 'model-00003-of-00003.safetensors' is missing");
     }
 
     @Test
@@ -240,33 +240,33 @@ class CheckpointsTest {
         shard2.put("model.e", stateDict().get("model.e"));
         shard2.put("model.a", stateDict().get("model.a"));
         SafeTensors.write(dir.resolve(SHARD2), shard2);
-        assertRejects(idx, () -> Checkpoints.open(dir), "tensor 'model.a'", "is in shard " + SHARD2 + " but weight_map puts it in " + SHARD1);
+        assertRejects(idx, () -> WeightFolders.open(dir), "tensor 'model.a'", "is in shard " + SHARD2 + " but weight_map puts it in " + SHARD1);
     }
 
     @Test
     void indexListingATensorItsShardDoesNotHold() throws IOException {
         Path idx = index(weightMap("}}", ",\"model.z\":\"" + SHARD2 + "\"}}"));
-        assertRejects(idx, () -> Checkpoints.open(dir), "tensor 'model.z'", "which does not hold it");
+        assertRejects(idx, () -> WeightFolders.open(dir), "tensor 'model.z'", "which does not hold it");
     }
 
     @Test
     void shardHoldingATensorTheIndexDoesNotList() throws IOException {
         Path idx = index(weightMap(",\"model.e\":\"" + SHARD2 + "\"", ""));
-        assertRejects(idx, () -> Checkpoints.open(dir), "tensor 'model.e'", "weight_map does not list it");
+        assertRejects(idx, () -> WeightFolders.open(dir), "tensor 'model.e'", "weight_map does not list it");
     }
 
     @Test
     void malformedIndexes() throws IOException {
         Path idx = index("{\"weight_map\": ");
-        assertRejects(idx, () -> Checkpoints.open(dir), "not valid JSON");
+        assertRejects(idx, () -> WeightFolders.open(dir), "not valid JSON");
         index("{\"metadata\": {}}");
-        assertRejects(idx, () -> Checkpoints.open(dir), "weight_map is missing or not a JSON object");
+        assertRejects(idx, () -> WeightFolders.open(dir), "weight_map is missing or not a JSON object");
         index("[]");
-        assertRejects(idx, () -> Checkpoints.open(dir), "weight_map is missing");
+        assertRejects(idx, () -> WeightFolders.open(dir), "weight_map is missing");
         index("{\"weight_map\": {\"model.a\": 3}}");
-        assertRejects(idx, () -> Checkpoints.open(dir), "tensor 'model.a'", "not a shard file name");
+        assertRejects(idx, () -> WeightFolders.open(dir), "tensor 'model.a'", "not a shard file name");
         index(weightMap("}}", ",\"model.a\":\"" + SHARD2 + "\"}}"));
-        assertRejects(idx, () -> Checkpoints.open(dir), "not valid JSON", "Duplicate field 'model.a'");
+        assertRejects(idx, () -> WeightFolders.open(dir), "not valid JSON", "Duplicate field 'model.a'");
     }
 
     @Test
@@ -274,11 +274,11 @@ class CheckpointsTest {
         index(weightMap());
         Path shard = dir.resolve(SHARD2);
         StBytes.write(shard, new byte[] {1, 2, 3});
-        assertRejects(shard, () -> Checkpoints.open(dir), "too short");
+        assertRejects(shard, () -> WeightFolders.open(dir), "too short");
     }
 
     @Test
     void maxShardBytesMustBePositive() {
-        assertRejects(dir, () -> Checkpoints.saveStateDict(dir, stateDict(), 0), "maxShardBytes must be positive");
+        assertRejects(dir, () -> WeightFolders.saveStateDict(dir, stateDict(), 0), "maxShardBytes must be positive");
     }
 }

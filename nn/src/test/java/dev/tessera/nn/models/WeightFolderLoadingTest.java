@@ -9,7 +9,7 @@ import dev.tessera.core.DType;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
-import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.WeightFolders;
 import dev.tessera.nn.io.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,7 +20,7 @@ import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CheckpointLoadingTest {
+class WeightFolderLoadingTest {
     @TempDir
     Path tmp;
 
@@ -29,7 +29,7 @@ class CheckpointLoadingTest {
         Path dir = Files.createDirectories(tmp.resolve(fixture + "-edited"));
         Files.copy(Fixtures.dir(fixture).resolve("config.json"), dir.resolve("config.json"));
         try (var scope = Scope.open()) {
-            Map<String, Tensor> state = new LinkedHashMap<>(Checkpoints.loadStateDict(Fixtures.dir(fixture)));
+            Map<String, Tensor> state = new LinkedHashMap<>(WeightFolders.loadStateDict(Fixtures.dir(fixture)));
             SafeTensors.write(dir.resolve("model.safetensors"), edit.apply(state));
         }
         return dir;
@@ -108,7 +108,7 @@ class CheckpointLoadingTest {
         Path dir = Files.createDirectories(tmp.resolve("sharded"));
         Files.copy(Fixtures.dir("qwen2-tiny").resolve("config.json"), dir.resolve("config.json"));
         try (var scope = Scope.open()) {
-            Checkpoints.saveStateDict(dir, Checkpoints.loadStateDict(Fixtures.dir("qwen2-tiny")), 20_000);
+            WeightFolders.saveStateDict(dir, WeightFolders.loadStateDict(Fixtures.dir("qwen2-tiny")), 20_000);
         }
         assertTrue(Files.exists(dir.resolve("model.safetensors.index.json")));
         assertEquals(0, Fixtures.maxAbs(logits(CausalLM.load(Fixtures.dir("qwen2-tiny"))), logits(CausalLM.load(dir))));

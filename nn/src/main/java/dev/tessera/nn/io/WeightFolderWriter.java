@@ -16,19 +16,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a checkpoint folder tensor by tensor, without holding it in memory: each tensor's bytes
+ * Writes a weight folder tensor by tensor, without holding it in memory: each tensor's bytes
  * go to a spill file in the folder as soon as it is added (the tensor can be freed at once), and
- * {@link #finish} writes the shards and index exactly as {@link Checkpoints#saveStateDict} would
+ * {@link #finish} writes the shards and index exactly as {@link WeightFolders#saveStateDict} would
  * write the same tensors in the given order. Memory stays at one tensor whatever the model size.
  *
  * <pre>{@code
- * try (CheckpointWriter w = CheckpointWriter.open(Path.of("out"))) {
+ * try (WeightFolderWriter w = WeightFolderWriter.open(Path.of("out"))) {
  *     for (...) { w.add(name, tensor); tensor.release(); }
  *     w.finish(order);   // model.safetensors (or shards + index), same bytes as saveStateDict
  * }
  * }</pre>
  */
-public final class CheckpointWriter implements AutoCloseable {
+public final class WeightFolderWriter implements AutoCloseable {
     private record Spilled(String dtype, int[] shape, long numel, long offset, long bytes) {}
 
     private final Path dir;
@@ -37,20 +37,20 @@ public final class CheckpointWriter implements AutoCloseable {
     private final Map<String, Spilled> tensors = new LinkedHashMap<>();
     private long end;
 
-    private CheckpointWriter(Path dir, Path spillPath, FileChannel spill) {
+    private WeightFolderWriter(Path dir, Path spillPath, FileChannel spill) {
         this.dir = dir;
         this.spillPath = spillPath;
         this.spill = spill;
     }
 
     /** Starts writing into {@code dir} (created if missing). */
-    public static CheckpointWriter open(Path dir) {
+    public static WeightFolderWriter open(Path dir) {
         try {
             Files.createDirectories(dir);
             Path spillPath = dir.resolve(".tensors." + ProcessHandle.current().pid() + ".spill");
             FileChannel ch = FileChannel.open(spillPath, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.READ, StandardOpenOption.WRITE);
-            return new CheckpointWriter(dir, spillPath, ch);
+            return new WeightFolderWriter(dir, spillPath, ch);
         } catch (IOException e) {
             throw IoErrors.io(dir, e);
         }
@@ -72,18 +72,18 @@ public final class CheckpointWriter implements AutoCloseable {
         }
     }
 
-    /** Writes the checkpoint with the tensors in {@code order} (every added name, once), 5 GB shards. */
+    /** Writes the folder with the tensors in {@code order} (every added name, once), 5 GB shards. */
     public void finish(List<String> order) {
         if (order.size() != tensors.size() || !tensors.keySet().containsAll(order)) {
             throw error(dir, "finish: the order must list every added tensor once (" + tensors.size() + " added, "
                     + order.size() + " listed)");
         }
-        List<Checkpoints.Sized> sized = new ArrayList<>();
+        List<WeightFolders.Sized> sized = new ArrayList<>();
         for (String name : order) {
             Spilled s = tensors.get(name);
-            sized.add(new Checkpoints.Sized(name, s.numel(), s.bytes()));
+            sized.add(new WeightFolders.Sized(name, s.numel(), s.bytes()));
         }
-        Checkpoints.writeShards(dir, sized, Checkpoints.DEFAULT_MAX_SHARD_BYTES, (file, names) -> {
+        WeightFolders.writeShards(dir, sized, WeightFolders.DEFAULT_MAX_SHARD_BYTES, (file, names) -> {
             Map<String, SafeTensors.Deferred> shard = new LinkedHashMap<>();
             for (String name : names) {
                 Spilled s = tensors.get(name);
