@@ -16,18 +16,20 @@ import java.util.concurrent.ThreadLocalRandom;
  * Whole-file writes that readers never see half done: the content goes to a temporary file in
  * the same folder, is flushed to disk, then renamed over the target in one step.
  */
-final class AtomicFiles {
+public final class AtomicFiles {
     /** ByteBuffer views are int-sized, so large segments go out in slices. */
     private static final long CHUNK_BYTES = 1L << 26;
 
+    /** Writes the whole content to the temporary file's channel. */
     @FunctionalInterface
-    interface Body {
+    public interface Body {
         void writeTo(FileChannel channel) throws IOException;
     }
 
     private AtomicFiles() {}
 
-    static void write(Path target, Body body) {
+    /** Writes {@code target} through {@code body}; a failure leaves the old file (or none) and throws a one-line error. */
+    public static void write(Path target, Body body) {
         Path abs = target.toAbsolutePath();
         // A name of our own (not createTempFile) so the file gets the usual umask permissions.
         Path tmp = abs.resolveSibling("." + abs.getFileName() + "."
@@ -47,7 +49,8 @@ final class AtomicFiles {
         }
     }
 
-    static void writeString(Path target, String text) {
+    /** Writes {@code text} as UTF-8 to {@code target}, atomically. */
+    public static void writeString(Path target, String text) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         write(target, channel -> writeFully(channel, ByteBuffer.wrap(bytes)));
     }
