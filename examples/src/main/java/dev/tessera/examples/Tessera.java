@@ -122,6 +122,9 @@ public final class Tessera implements Runnable {
             return what + " '" + arg + "'" + hint;
         }
         String msg = ex.getMessage() == null ? "bad arguments" : ex.getMessage().replace('\n', ' ').strip();
+        if (ex.getCause() instanceof CommandLine.TypeConversionException bad && ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o) {
+            msg = o.longestName() + ": " + bad.getMessage(); // a named value's converter says what it expected, in the flag's words
+        }
         if (ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o) {
             String key = config.keyOf(o.longestName());
             if (key != null) {
