@@ -5,6 +5,7 @@ import dev.tessera.examples.cli.BenchCommand;
 import dev.tessera.examples.cli.ConfigFile;
 import dev.tessera.examples.cli.DemoCommand;
 import dev.tessera.examples.cli.DetokenizeCommand;
+import dev.tessera.examples.cli.ExampleCommand;
 import dev.tessera.examples.cli.GenerateCommand;
 import dev.tessera.examples.cli.InspectCommand;
 import dev.tessera.examples.cli.MemoryCommand;
@@ -46,6 +47,7 @@ import picocli.CommandLine;
             QuantizeCommand.class,
             MemoryCommand.class,
             BenchCommand.class,
+            ExampleCommand.class,
         })
 public final class Tessera implements Runnable {
     @Override
