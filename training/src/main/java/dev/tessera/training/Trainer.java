@@ -365,11 +365,6 @@ public final class Trainer {
                 List.copyOf(state.history));
     }
 
-    /** The run description a checkpoint folder was saved with ({@link TrainingArguments#runDescription}); empty if none. */
-    public static Map<String, String> runDescription(Path checkpoint) {
-        return TrainerState.read(checkpoint).run();
-    }
-
     /** loss.png; a machine that cannot draw (no fonts) gets a one-line warning, not a failed run. */
     private void writeLossChart(RunState state) {
         try {
