@@ -1,9 +1,5 @@
 package dev.tessera.training.optim;
 
-import dev.tessera.core.TesseraException;
-import java.util.Arrays;
-import java.util.stream.Collectors;
-
 /**
  * The optimizers the Trainer builds, by their command-line names (Hugging Face's {@code optim}):
  * {@code adamw}, {@code sgd}, {@code adamw8bit} (AdamW with 8-bit blockwise state),
@@ -31,20 +27,5 @@ public enum OptimizerType {
     @Override
     public String toString() {
         return cliName;
-    }
-
-    /** By command-line name; an unknown name is a one-line error listing the known ones. */
-    public static OptimizerType named(String name) {
-        for (OptimizerType t : values()) {
-            if (t.cliName.equals(name)) {
-                return t;
-            }
-        }
-        throw new TesseraException("optimizer: expected " + names() + "; got '" + name + "'");
-    }
-
-    /** {@code adamw, sgd, ...}: the known names, comma-separated. */
-    public static String names() {
-        return Arrays.stream(values()).map(OptimizerType::toString).collect(Collectors.joining(", "));
     }
 }

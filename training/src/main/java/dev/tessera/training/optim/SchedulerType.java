@@ -1,9 +1,5 @@
 package dev.tessera.training.optim;
 
-import dev.tessera.core.TesseraException;
-import java.util.Arrays;
-import java.util.stream.Collectors;
-
 /** The learning-rate schedules by their command-line names (Hugging Face's {@code lr_scheduler_type}). */
 public enum SchedulerType {
     CONSTANT("constant"),
@@ -28,20 +24,5 @@ public enum SchedulerType {
     @Override
     public String toString() {
         return cliName;
-    }
-
-    /** By command-line name; an unknown name is a one-line error listing the known ones. */
-    public static SchedulerType named(String name) {
-        for (SchedulerType t : values()) {
-            if (t.cliName.equals(name)) {
-                return t;
-            }
-        }
-        throw new TesseraException("scheduler: expected " + names() + "; got '" + name + "'");
-    }
-
-    /** {@code constant, linear, cosine}. */
-    public static String names() {
-        return Arrays.stream(values()).map(SchedulerType::toString).collect(Collectors.joining(", "));
     }
 }
