@@ -5,6 +5,7 @@ import dev.tessera.examples.cli.BenchCommand;
 import dev.tessera.examples.cli.ConfigFile;
 import dev.tessera.examples.cli.DemoCommand;
 import dev.tessera.examples.cli.DetokenizeCommand;
+import dev.tessera.examples.cli.ExampleCommand;
 import dev.tessera.examples.cli.GenerateCommand;
 import dev.tessera.examples.cli.InspectCommand;
 import dev.tessera.examples.cli.MemoryCommand;
@@ -46,6 +47,7 @@ import picocli.CommandLine;
             QuantizeCommand.class,
             MemoryCommand.class,
             BenchCommand.class,
+            ExampleCommand.class,
         })
 public final class Tessera implements Runnable {
     @Override
@@ -122,6 +124,9 @@ public final class Tessera implements Runnable {
             return what + " '" + arg + "'" + hint;
         }
         String msg = ex.getMessage() == null ? "bad arguments" : ex.getMessage().replace('\n', ' ').strip();
+        if (ex.getCause() instanceof CommandLine.TypeConversionException bad && ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o) {
+            msg = o.longestName() + ": " + bad.getMessage(); // a named value's converter says what it expected, in the flag's words
+        }
         if (ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o) {
             String key = config.keyOf(o.longestName());
             if (key != null) {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
-import dev.tessera.nn.io.Checkpoints;
+import dev.tessera.nn.io.WeightFolders;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -72,9 +72,9 @@ class EmulatedDeviceTrainingTest {
                     dir.resolve("merged-" + device).toString());
         }
         try (var scope = Scope.open()) {
-            Map<String, Tensor> cpu = Checkpoints.loadStateDict(dir.resolve("merged-cpu"));
-            Map<String, Tensor> gpu = Checkpoints.loadStateDict(dir.resolve("merged-cuda"));
-            Map<String, Tensor> base = Checkpoints.loadStateDict(Path.of(model));
+            Map<String, Tensor> cpu = WeightFolders.loadStateDict(dir.resolve("merged-cpu"));
+            Map<String, Tensor> gpu = WeightFolders.loadStateDict(dir.resolve("merged-cuda"));
+            Map<String, Tensor> base = WeightFolders.loadStateDict(Path.of(model));
             assertEquals(cpu.keySet(), gpu.keySet());
             boolean changed = false;
             for (String key : cpu.keySet()) {

@@ -1,13 +1,14 @@
 package dev.tessera.training;
 
 import dev.tessera.core.TesseraException;
+import dev.tessera.nn.io.AtomicFiles;
 import java.awt.Graphics2D;
 import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.text.DecimalFormat;
 import java.text.DecimalFormatSymbols;
 import java.util.ArrayList;
@@ -124,7 +125,7 @@ final class ChartAxes {
         return ((CategoryPlot) chart.getPlot()).getRangeAxisEdge();
     }
 
-    /** Renders headless to a temporary PNG beside {@code file}, renamed over it. */
+    /** Renders headless and writes the PNG atomically (a temporary file beside {@code file}, renamed over it). */
     static void writePng(JFreeChart chart, Path file) {
         BufferedImage image;
         try {
@@ -135,17 +136,11 @@ final class ChartAxes {
                     + "); install a font, e.g. apt-get install fontconfig fonts-dejavu-core", e);
         }
         try {
-            Path dir = file.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, ".tmp-", ".png");
-            try {
-                ImageIO.write(image, "png", tmp.toFile());
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            Files.createDirectories(file.toAbsolutePath().getParent());
         } catch (IOException e) {
             throw new TesseraException(file + ": cannot write chart: " + e.getMessage(), e);
         }
+        // ImageIO leaves the stream open: AtomicFiles forces and closes the channel itself
+        AtomicFiles.write(file, channel -> ImageIO.write(image, "png", Channels.newOutputStream(channel)));
     }
 }

@@ -1,8 +1,5 @@
 package dev.tessera.training;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.core.Autocast;
 import dev.tessera.core.Autograd;
 import dev.tessera.core.Collective;
@@ -14,8 +11,6 @@ import dev.tessera.core.TesseraException;
 import dev.tessera.nn.Module;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.peft.PeftModel;
-import dev.tessera.nn.io.SafeTensors;
-import dev.tessera.nn.io.SafeTensorsFile;
 import dev.tessera.training.data.Batch;
 import dev.tessera.training.data.DataLoader;
 import dev.tessera.training.data.Example;
@@ -28,18 +23,10 @@ import dev.tessera.training.optim.PagedAdamW;
 import dev.tessera.training.optim.PagedStateStore;
 import dev.tessera.training.optim.ParamGroup;
 import dev.tessera.training.optim.Sgd;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -56,9 +43,11 @@ import java.util.Map;
  * TrainingResult result = trainer.train();
  * }</pre>
  *
- * A checkpoint folder {@code checkpoint-N} holds {@code trainable.safetensors} (the trained
- * parameters), {@code optimizer.safetensors} and {@code trainer_state.json} (step, data position,
- * RNG state, loss scale, log history), so a resumed run continues with the same losses.
+ * The run is a short recipe: set up (loader, schedule, optimizer, resume from a
+ * {@link Checkpointer checkpoint}), then per step train, log a {@link MetricsLine} to the
+ * {@link MetricsLog}, evaluate and checkpoint as asked; then save the model and draw loss.png. A
+ * checkpoint folder {@code checkpoint-N} holds the trained parameters, the optimizer state and
+ * {@link TrainerState trainer_state.json}, so a resumed run continues with the same losses.
  */
 public final class Trainer {
     /**
@@ -129,8 +118,6 @@ public final class Trainer {
         }
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final Module model;
     private final LossFunction lossFn;
     private final ModelSaver saver;
@@ -184,11 +171,12 @@ public final class Trainer {
 
     /** Total optimizer steps this run will take. */
     public long totalSteps(DataLoader loader) {
-        if (args.maxSteps > 0) {
-            return args.maxSteps;
+        if (args.maxSteps() > 0) {
+            return args.maxSteps();
         }
-        long perEpoch = Math.max(1, (loader.batchesPerEpoch() + args.gradientAccumulationSteps - 1) / args.gradientAccumulationSteps);
-        return (long) Math.ceil(perEpoch * args.numTrainEpochs);
+        int accumulation = args.gradientAccumulationSteps();
+        long perEpoch = Math.max(1, (loader.batchesPerEpoch() + accumulation - 1) / accumulation);
+        return (long) Math.ceil(perEpoch * args.numTrainEpochs());
     }
 
     public TrainingResult train() {
@@ -197,13 +185,14 @@ public final class Trainer {
             throw new TesseraException("the model has no trainable parameters");
         }
         // one global loader on every rank; each takes its share of every batch
-        DataLoader loader = new DataLoader(train, args.perDeviceTrainBatchSize * dataParallel.worldSize(), padId, args.shuffle, args.seed);
+        DataLoader loader = new DataLoader(train, args.perDeviceTrainBatchSize() * dataParallel.worldSize(), padId, args.shuffle(),
+                args.seed());
         long total = totalSteps(loader);
-        long warmup = args.warmupSteps > 0 ? args.warmupSteps : (long) Math.ceil(args.warmupRatio * total);
-        LrSchedule schedule = LrSchedule.named(args.lrSchedulerType, warmup, total);
-        List<ParamGroup> groups = ParamGroup.decayAllButBiasesAndNorms(trainable, args.weightDecay);
-        PagedStateStore store = args.optim.startsWith("paged")
-                ? new PagedStateStore(1 << 20, Math.max(2L << 20, args.pagedFastBudgetBytes), args.outputDir.resolve(".pages"))
+        long warmup = args.warmupSteps() > 0 ? args.warmupSteps() : (long) Math.ceil(args.warmupRatio() * total);
+        LrSchedule schedule = args.lrSchedulerType().schedule(warmup, total);
+        List<ParamGroup> groups = ParamGroup.decayAllButBiasesAndNorms(trainable, args.weightDecay());
+        PagedStateStore store = args.optim().paged()
+                ? new PagedStateStore(1 << 20, Math.max(2L << 20, args.pagedFastBudgetBytes()), args.outputDir().resolve(".pages"))
                 : null;
         try {
             Optimizer optimizer = newOptimizer(groups, store);
@@ -216,149 +205,171 @@ public final class Trainer {
     }
 
     private Optimizer newOptimizer(List<ParamGroup> groups, PagedStateStore store) {
-        double lr = args.learningRate, b1 = args.adamBeta1, b2 = args.adamBeta2, eps = args.adamEpsilon;
-        return switch (args.optim) {
-            case "adamw" -> new AdamW(groups, lr, b1, b2, eps);
-            case "sgd" -> new Sgd(groups, lr);
-            case "adamw8bit" -> new AdamW8bit(groups, lr, b1, b2, eps, null);
-            case "paged-adamw" -> new PagedAdamW(groups, lr, b1, b2, eps, store, PagedAdamW.DEFAULT_MIN_PAGED_VALUES);
-            case "paged-adamw8bit" -> new AdamW8bit(groups, lr, b1, b2, eps, store);
-            default -> throw new TesseraException("optimizer: expected adamw, sgd, adamw8bit, paged-adamw or paged-adamw8bit, got '"
-                    + args.optim + "'");
+        double lr = args.learningRate(), b1 = args.adamBeta1(), b2 = args.adamBeta2(), eps = args.adamEpsilon();
+        return switch (args.optim()) {
+            case ADAMW -> new AdamW(groups, lr, b1, b2, eps);
+            case SGD -> new Sgd(groups, lr);
+            case ADAMW_8BIT -> new AdamW8bit(groups, lr, b1, b2, eps, null);
+            case PAGED_ADAMW -> new PagedAdamW(groups, lr, b1, b2, eps, store, PagedAdamW.DEFAULT_MIN_PAGED_VALUES);
+            case PAGED_ADAMW_8BIT -> new AdamW8bit(groups, lr, b1, b2, eps, store);
         };
+    }
+
+    /** What a run carries from step to step, and what a checkpoint saves of it. */
+    private static final class RunState {
+        long step;
+        double lossScale;
+        long goodSteps;
+        final List<Double> stepLosses = new ArrayList<>();
+        final List<Double> stepSeconds = new ArrayList<>(); // this process's steps only (not those before a resume)
+        final List<MetricsLine> history = new ArrayList<>();
+        boolean notedNothingPaged;
+        // since the last metrics line
+        long tokensSinceLog, stepAtLastLog, logStartNanos = System.nanoTime();
+
+        RunState(double lossScale) {
+            this.lossScale = lossScale;
+        }
     }
 
     private TrainingResult run(Map<String, Tensor> trainable, DataLoader loader, long total, LrSchedule schedule,
                                Optimizer optimizer, PagedStateStore store) {
         List<Tensor> params = List.copyOf(trainable.values());
-        RunState state = new RunState();
-        state.lossScale = args.fp16InitialLossScale;
-        if (args.resumeFromCheckpoint != null) {
-            resume(args.resumeFromCheckpoint, trainable, optimizer, loader, state);
+        RunState state = new RunState(args.fp16InitialLossScale());
+        if (args.resumeFromCheckpoint() != null) {
+            resume(Checkpointer.restore(args.resumeFromCheckpoint(), trainable, optimizer), loader, state);
         }
         dataParallel.broadcastWeights(trainable);
         boolean main = dataParallel.isMain();
-        Path metrics = args.outputDir.resolve("metrics.jsonl");
-        try {
-            if (main) {
-                Files.createDirectories(args.outputDir);
-                if (args.resumeFromCheckpoint == null) {
-                    Files.deleteIfExists(metrics);
-                }
-            }
-        } catch (IOException e) {
-            throw new TesseraException(args.outputDir + ": cannot create the output folder: " + e.getMessage(), e);
-        }
-        Progress progress = new Progress(total, args.progress && main);
-        if (args.gradientCheckpointing) {
+        Checkpointer checkpointer = new Checkpointer(args.outputDir(), args.saveTotalLimit());
+        Progress progress = new Progress(total, args.progress() && main);
+        if (args.gradientCheckpointing()) {
             enableGradientCheckpointing();
         }
         model.train(true);
-        long tokensSinceLog = 0, stepAtLastLog = state.step;
-        long logStart = System.nanoTime();
-        try (BufferedWriter log = main ? Files.newBufferedWriter(metrics, StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND) : new BufferedWriter(Writer.nullWriter())) {
+        state.logStartNanos = System.nanoTime();
+        try (MetricsLog log = main ? openLog(state) : MetricsLog.disabled()) {
             for (long step = state.step; step < total; step++) {
-                double lr = args.learningRate * schedule.factor(step);
+                double lr = args.learningRate() * schedule.factor(step);
                 optimizer.setLearningRate(lr);
                 long stepStart = System.nanoTime();
                 StepOutcome outcome = trainStep(loader, params, optimizer, state).timed((System.nanoTime() - stepStart) / 1e9);
                 state.stepSeconds.add(outcome.seconds);
                 state.step = step + 1;
                 state.stepLosses.add(outcome.loss);
-                tokensSinceLog += outcome.tokens;
+                state.tokensSinceLog += outcome.tokens;
                 progress.update(state.step, epochOf(loader), outcome.loss, lr, outcome.tokens);
-                if (state.step % args.loggingSteps == 0 || state.step == total) {
-                    double seconds = (System.nanoTime() - logStart) / 1e9;
-                    ObjectNode line = JSON.createObjectNode();
-                    line.put("step", state.step);
-                    line.put("epoch", epochOf(loader));
-                    putNumber(line, "loss", outcome.loss);
-                    line.put("lr", lr);
-                    putNumber(line, "grad_norm", outcome.gradNorm);
-                    line.put("tokens_per_s", tokensSinceLog / Math.max(seconds, 1e-9));
-                    line.put("step_s", outcome.seconds);
-                    line.put("peak_rss_bytes", MemoryUsage.peakRssBytes());
-                    line.put("peak_live_bytes", MemoryUsage.peakLiveBytes());
-                    if (dataParallel.distributed()) {
-                        // gradient all-reduce per step, waiting for the slowest rank included
-                        line.put("allreduce_s", dataParallel.takeReduceSeconds() / (state.step - stepAtLastLog));
-                        line.put("ranks", dataParallel.worldSize());
-                    }
-                    if (store != null && store.pages() == 0 && !state.notedNothingPaged && main) {
-                        // every state tensor is below the paging threshold: say it once rather than log zeros
-                        System.err.printf("note: --optimizer %s pages nothing here: every optimizer state tensor has fewer than %,d values "
-                                + "(bitsandbytes' threshold), so all of it stays in memory%n", args.optim, PagedAdamW.DEFAULT_MIN_PAGED_VALUES);
-                        state.notedNothingPaged = true;
-                    }
-                    if (store != null && store.pages() > 0) {
-                        // paged optimizers: pages copied between the fast and the slow tier so far
-                        line.put("pages_moved", store.pagesIn() + store.pagesOut());
-                        line.put("paged_state_bytes", (long) store.pages() * store.pageBytes());
-                    }
-                    if (outcome.skipped) {
-                        line.put("skipped", true);
-                    }
-                    log.write(JSON.writeValueAsString(line));
-                    log.newLine();
-                    log.flush();
-                    state.history.add(line);
-                    tokensSinceLog = 0;
-                    stepAtLastLog = state.step;
-                    logStart = System.nanoTime();
+                if (state.step % args.loggingSteps() == 0 || state.step == total) {
+                    MetricsLine.Step line = stepLine(state, loader, outcome, lr, store);
+                    append(log, state, line);
                     for (TrainerCallback c : callbacks) {
                         c.onLog(line);
                     }
                 }
-                if (args.evalSteps > 0 && state.step % args.evalSteps == 0 && !eval.isEmpty()) {
+                if (args.evalSteps() > 0 && state.step % args.evalSteps() == 0 && !eval.isEmpty()) {
                     double e = evaluate();
                     model.train(true);
-                    ObjectNode line = JSON.createObjectNode();
-                    line.put("step", state.step);
-                    putNumber(line, "eval_loss", e);
-                    log.write(JSON.writeValueAsString(line));
-                    log.newLine();
-                    log.flush();
-                    state.history.add(line);
+                    append(log, state, new MetricsLine.Eval(state.step, e, null));
                 }
-                if (main && args.saveSteps > 0 && state.step % args.saveSteps == 0 && state.step < total) {
-                    saveCheckpoint(trainable, optimizer, loader, state);
+                if (main && args.saveSteps() > 0 && state.step % args.saveSteps() == 0 && state.step < total) {
+                    checkpointer.save(trainable, optimizer, snapshot(state, loader));
                 }
                 for (TrainerCallback c : callbacks) {
                     c.onStep(state.step, outcome.loss);
                 }
             }
             progress.finish();
-            Double evalLoss = null;
-            if (!eval.isEmpty()) {
-                evalLoss = evaluate();
-                ObjectNode line = JSON.createObjectNode();
-                line.put("step", state.step);
-                putNumber(line, "eval_loss", evalLoss);
-                putNumber(line, "eval_perplexity", Math.exp(evalLoss));
-                log.write(JSON.writeValueAsString(line));
-                log.newLine();
-                state.history.add(line);
-            }
-            if (main) {
-                saver.save(args.outputDir);
-                writeLossChart(state);
-            }
-            double last = state.stepLosses.isEmpty() ? Double.NaN : state.stepLosses.get(state.stepLosses.size() - 1);
-            return new TrainingResult(state.step, last, evalLoss, evalLoss == null ? null : Math.exp(evalLoss),
-                    List.copyOf(state.stepLosses), args.outputDir, List.copyOf(state.stepSeconds));
-        } catch (IOException e) {
-            throw new TesseraException(metrics + ": " + e.getMessage(), e);
+            return finish(log, state, main);
         } finally {
             dataParallel.release();
         }
     }
 
+    /** The final evaluation, the trained model and loss.png. */
+    private TrainingResult finish(MetricsLog log, RunState state, boolean main) {
+        Double evalLoss = null;
+        if (!eval.isEmpty()) {
+            evalLoss = evaluate();
+            append(log, state, new MetricsLine.Eval(state.step, evalLoss, Math.exp(evalLoss)));
+        }
+        if (main) {
+            saver.save(args.outputDir());
+            writeLossChart(state);
+        }
+        double last = state.stepLosses.isEmpty() ? Double.NaN : state.stepLosses.get(state.stepLosses.size() - 1);
+        return new TrainingResult(state.step, last, evalLoss, evalLoss == null ? null : Math.exp(evalLoss),
+                List.copyOf(state.stepLosses), args.outputDir(), List.copyOf(state.stepSeconds));
+    }
+
+    /** metrics.jsonl in the output folder; a resumed run keeps the lines up to its checkpoint's step. */
+    private MetricsLog openLog(RunState state) {
+        try {
+            Files.createDirectories(args.outputDir());
+        } catch (IOException e) {
+            throw new TesseraException(args.outputDir() + ": cannot create the output folder: " + e.getMessage(), e);
+        }
+        return MetricsLog.open(args.outputDir().resolve("metrics.jsonl"), args.resumeFromCheckpoint() == null ? null : state.step);
+    }
+
+    private static void append(MetricsLog log, RunState state, MetricsLine line) {
+        log.write(line);
+        state.history.add(line);
+    }
+
+    /** The metrics of a logged step; resets the counters of the logging interval. */
+    private MetricsLine.Step stepLine(RunState state, DataLoader loader, StepOutcome outcome, double lr, PagedStateStore store) {
+        double seconds = (System.nanoTime() - state.logStartNanos) / 1e9;
+        Double allreduce = null;
+        Integer ranks = null;
+        if (dataParallel.distributed()) {
+            // gradient all-reduce per step, waiting for the slowest rank included
+            allreduce = dataParallel.takeReduceSeconds() / (state.step - state.stepAtLastLog);
+            ranks = dataParallel.worldSize();
+        }
+        if (store != null && store.pages() == 0 && !state.notedNothingPaged && dataParallel.isMain()) {
+            // every state tensor is below the paging threshold: say it once rather than log zeros
+            System.err.printf("note: --optimizer %s pages nothing here: every optimizer state tensor has fewer than %,d values "
+                    + "(bitsandbytes' threshold), so all of it stays in memory%n", args.optim(), PagedAdamW.DEFAULT_MIN_PAGED_VALUES);
+            state.notedNothingPaged = true;
+        }
+        boolean paging = store != null && store.pages() > 0;
+        MetricsLine.Step line = new MetricsLine.Step(state.step, epochOf(loader), outcome.loss, lr, outcome.gradNorm,
+                state.tokensSinceLog / Math.max(seconds, 1e-9), outcome.seconds, MemoryUsage.peakRssBytes(),
+                MemoryUsage.peakLiveBytes(), allreduce, ranks,
+                // paged optimizers: pages copied between the fast and the slow tier so far
+                paging ? store.pagesIn() + store.pagesOut() : null, paging ? (long) store.pages() * store.pageBytes() : null,
+                outcome.skipped);
+        state.tokensSinceLog = 0;
+        state.stepAtLastLog = state.step;
+        state.logStartNanos = System.nanoTime();
+        return line;
+    }
+
+    /** Continues from a checkpoint's state: step, data position, loss scale, dropout RNG and what was logged. */
+    private void resume(TrainerState saved, DataLoader loader, RunState state) {
+        state.step = saved.globalStep();
+        state.stepAtLastLog = saved.globalStep();
+        state.lossScale = saved.lossScale();
+        state.goodSteps = saved.goodSteps();
+        loader.restore(new DataLoader.State(saved.epoch(), saved.position()));
+        if (dropoutRng != null && saved.dropoutRng() != null) {
+            dropoutRng.setState(saved.dropoutRng().clone());
+        }
+        state.stepLosses.addAll(saved.stepLosses());
+        state.history.addAll(saved.logHistory());
+    }
+
+    private TrainerState snapshot(RunState state, DataLoader loader) {
+        return new TrainerState(state.step, loader.state().epoch(), loader.state().position(), state.lossScale, state.goodSteps,
+                dropoutRng == null ? null : dropoutRng.state(), args.runDescription(), List.copyOf(state.stepLosses),
+                List.copyOf(state.history));
+    }
+
     /** loss.png; a machine that cannot draw (no fonts) gets a one-line warning, not a failed run. */
     private void writeLossChart(RunState state) {
         try {
-            lossChart(args.runName(), state.stepLosses, state.history, args.lossChartLogScale)
-                    .writePng(args.outputDir.resolve("loss.png"));
+            MetricsLog.lossChart(args.runName(), state.stepLosses, state.history, args.lossChartLogScale())
+                    .writePng(args.outputDir().resolve("loss.png"));
         } catch (TesseraException e) {
             System.err.println("warning: no loss chart: " + e.getMessage());
         }
@@ -393,7 +404,7 @@ public final class Trainer {
     private StepOutcome trainStep(DataLoader loader, List<Tensor> params, Optimizer optimizer, RunState state) {
         List<Batch> micro = new ArrayList<>();
         long labelled = 0, tokens = 0;
-        for (int i = 0; i < args.gradientAccumulationSteps; i++) {
+        for (int i = 0; i < args.gradientAccumulationSteps(); i++) {
             Batch b = dataParallel.nextBatch(loader, padId);
             micro.add(b);
             labelled += countTargets(b);
@@ -406,7 +417,7 @@ public final class Trainer {
             tokens = (long) global[1];
         }
         double lossSum = 0;
-        DType autocast = args.bf16 ? DType.BF16 : args.fp16 ? DType.F16 : null;
+        DType autocast = args.bf16() ? DType.BF16 : args.fp16() ? DType.F16 : null;
         for (Batch b : micro) {
             long count = countTargets(b);
             if (count == 0) {
@@ -423,7 +434,7 @@ public final class Trainer {
                 }
                 // token-weighted: the accumulated gradient equals the gradient of the large batch's mean
                 float weight = (float) count / labelled;
-                float scale = args.fp16 ? (float) state.lossScale : 1f;
+                float scale = args.fp16() ? (float) state.lossScale : 1f;
                 loss.mul(weight * scale).backward();
                 lossSum += (double) loss.item() * count;
             }
@@ -431,12 +442,12 @@ public final class Trainer {
         dataParallel.allReduceGradients(params);
         lossSum = dataParallel.sum(lossSum)[0];
         boolean skipped = false;
-        if (args.fp16) {
+        if (args.fp16()) {
             skipped = !unscaleAndCheck(params, state);
         }
         double gradNorm = Double.NaN;
         if (!skipped) {
-            gradNorm = args.maxGradNorm > 0 ? GradClipping.clipGradNorm(params, args.maxGradNorm) : Double.NaN;
+            gradNorm = args.maxGradNorm() > 0 ? GradClipping.clipGradNorm(params, args.maxGradNorm()) : Double.NaN;
             optimizer.step();
         }
         optimizer.zeroGrad();
@@ -524,9 +535,9 @@ public final class Trainer {
         long count = 0;
         try (var ng = Autograd.noGrad()) {
             // rank r scores batches r, r + N, ... of the eval set
-            int stride = args.perDeviceEvalBatchSize * dataParallel.worldSize();
-            for (int i = args.perDeviceEvalBatchSize * dataParallel.rank(); i < eval.size(); i += stride) {
-                Batch b = Batch.collate(eval.subList(i, Math.min(eval.size(), i + args.perDeviceEvalBatchSize)), padId);
+            int stride = args.perDeviceEvalBatchSize() * dataParallel.worldSize();
+            for (int i = args.perDeviceEvalBatchSize() * dataParallel.rank(); i < eval.size(); i += stride) {
+                Batch b = Batch.collate(eval.subList(i, Math.min(eval.size(), i + args.perDeviceEvalBatchSize())), padId);
                 long c = countTargets(b);
                 if (c == 0) {
                     continue;
@@ -539,175 +550,5 @@ public final class Trainer {
         }
         double[] totals = dataParallel.sum(sum, count);
         return totals[1] == 0 ? Double.NaN : totals[0] / totals[1];
-    }
-
-    // ------------------------------------------------------------------ checkpoints
-
-    private static final class RunState {
-        long step;
-        double lossScale = 65536;
-        long goodSteps;
-        List<Double> stepLosses = new ArrayList<>();
-        List<Double> stepSeconds = new ArrayList<>(); // this process's steps only (not those before a resume)
-        List<ObjectNode> history = new ArrayList<>();
-        boolean notedNothingPaged;
-    }
-
-    /** JSON has no NaN or infinity: such a value is written as null (a step with no labelled token has no loss). */
-    private static void putNumber(ObjectNode line, String key, double v) {
-        if (Double.isFinite(v)) {
-            line.put(key, v);
-        } else {
-            line.putNull(key);
-        }
-    }
-
-    private void saveCheckpoint(Map<String, Tensor> trainable, Optimizer optimizer, DataLoader loader, RunState state) {
-        Path target = args.outputDir.resolve("checkpoint-" + state.step);
-        Path tmp = args.outputDir.resolve(".tmp-checkpoint-" + state.step);
-        try {
-            deleteRecursively(tmp);
-            Files.createDirectories(tmp);
-            SafeTensors.write(tmp.resolve("trainable.safetensors"), trainable);
-            SafeTensors.write(tmp.resolve("optimizer.safetensors"), optimizer.stateDict());
-            ObjectNode json = JSON.createObjectNode();
-            json.put("global_step", state.step);
-            json.put("epoch", loader.state().epoch());
-            json.put("position", loader.state().position());
-            json.put("loss_scale", state.lossScale);
-            json.put("good_steps", state.goodSteps);
-            if (dropoutRng != null) {
-                ArrayNode rng = json.putArray("dropout_rng");
-                for (long v : dropoutRng.state()) {
-                    rng.add(v);
-                }
-            }
-            ObjectNode run = json.putObject("run");
-            args.runDescription.forEach(run::put);
-            ArrayNode losses = json.putArray("step_losses");
-            state.stepLosses.forEach(losses::add);
-            ArrayNode hist = json.putArray("log_history");
-            state.history.forEach(hist::add);
-            Files.writeString(tmp.resolve("trainer_state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
-            deleteRecursively(target);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new TesseraException(target + ": cannot write checkpoint: " + e.getMessage(), e);
-        }
-        pruneCheckpoints();
-    }
-
-    private void pruneCheckpoints() {
-        if (args.saveTotalLimit <= 0) {
-            return;
-        }
-        try (var list = Files.list(args.outputDir)) {
-            List<Path> checkpoints = list.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
-                    .sorted(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(11))))
-                    .toList();
-            for (int i = 0; i < checkpoints.size() - args.saveTotalLimit; i++) {
-                deleteRecursively(checkpoints.get(i));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private void resume(Path dir, Map<String, Tensor> trainable, Optimizer optimizer, DataLoader loader, RunState state) {
-        Path stateFile = dir.resolve("trainer_state.json");
-        if (!Files.isRegularFile(stateFile)) {
-            throw new TesseraException(dir + ": not a checkpoint folder (no trainer_state.json)");
-        }
-        try (SafeTensorsFile weights = SafeTensors.open(dir.resolve("trainable.safetensors"));
-             SafeTensorsFile opt = SafeTensors.open(dir.resolve("optimizer.safetensors"))) {
-            try (var ng = Autograd.noGrad()) {
-                for (var e : trainable.entrySet()) {
-                    if (!weights.contains(e.getKey())) {
-                        throw new TesseraException(dir + ": checkpoint lacks trainable parameter " + e.getKey());
-                    }
-                    e.getValue().copyFrom(weights.tensor(e.getKey()));
-                }
-            }
-            Map<String, Tensor> optState = new HashMap<>();
-            for (String name : opt.names()) {
-                optState.put(name, opt.tensor(name));
-            }
-            optimizer.loadStateDict(optState);
-            var json = JSON.readTree(stateFile.toFile());
-            state.step = json.get("global_step").asLong();
-            state.lossScale = json.get("loss_scale").asDouble();
-            state.goodSteps = json.get("good_steps").asLong();
-            loader.restore(new DataLoader.State(json.get("epoch").asInt(), json.get("position").asInt()));
-            if (dropoutRng != null && json.has("dropout_rng")) {
-                var r = json.get("dropout_rng");
-                dropoutRng.setState(new long[] {r.get(0).asLong(), r.get(1).asLong()});
-            }
-            json.get("step_losses").forEach(n -> state.stepLosses.add(n.asDouble()));
-            json.get("log_history").forEach(n -> state.history.add((ObjectNode) n));
-        } catch (IOException e) {
-            throw new TesseraException(stateFile + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** The run description a checkpoint folder was saved with ({@link TrainingArguments#runDescription}); empty if none. */
-    public static Map<String, String> runDescription(Path checkpoint) {
-        Path stateFile = checkpoint.resolve("trainer_state.json");
-        try {
-            var run = JSON.readTree(stateFile.toFile()).get("run");
-            Map<String, String> out = new java.util.LinkedHashMap<>();
-            if (run != null && run.isObject()) {
-                run.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
-            }
-            return out;
-        } catch (IOException e) {
-            throw new TesseraException(stateFile + ": cannot read the checkpoint's state: " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteRecursively(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (var walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
-        }
-    }
-
-    /**
-     * loss.png: the training loss of every step as a line, the logged steps marked on it, and the
-     * eval loss when there is one; titled with the run's name.
-     */
-    static LineChart lossChart(String runName, List<Double> stepLosses, List<ObjectNode> history, boolean logScale) {
-        List<double[]> logged = new ArrayList<>(), evalPts = new ArrayList<>();
-        for (ObjectNode n : history) {
-            if (n.has("loss") && n.get("loss").isNumber()) {
-                logged.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
-            }
-            if (n.has("eval_loss") && n.get("eval_loss").isNumber()) {
-                evalPts.add(new double[] {n.get("step").asDouble(), n.get("eval_loss").asDouble()});
-            }
-        }
-        double[] steps = new double[stepLosses.size()], losses = new double[stepLosses.size()];
-        for (int i = 0; i < steps.length; i++) {
-            steps[i] = i + 1;
-            losses[i] = stepLosses.get(i);
-        }
-        LineChart chart = new LineChart(runName + ": loss", "step", "loss").logY(logScale)
-                .series("train (every step)", steps, losses)
-                .points("train (logged steps)", col(logged, 0), col(logged, 1));
-        if (!evalPts.isEmpty()) {
-            chart.series("eval", col(evalPts, 0), col(evalPts, 1), true);
-        }
-        return chart;
-    }
-
-    private static double[] col(List<double[]> pts, int i) {
-        double[] out = new double[pts.size()];
-        for (int k = 0; k < out.length; k++) {
-            out[k] = pts.get(k)[i];
-        }
-        return out;
     }
 }

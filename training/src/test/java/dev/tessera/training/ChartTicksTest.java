@@ -98,7 +98,8 @@ class ChartTicksTest {
         history.add(json.createObjectNode().put("step", 37).put("loss", steps.get(36)));
         history.add(json.createObjectNode().put("step", 37).put("eval_loss", 1.2));
         history.add(json.createObjectNode().put("step", 5).putNull("loss")); // a step with nothing labelled
-        LineChart chart = Trainer.lossChart("out-lora (lora)", steps, history, false);
+        LineChart chart = MetricsLog.lossChart("out-lora (lora)", steps,
+                history.stream().map(n -> MetricsLine.fromJson(n, "history")).toList(), false);
         var built = chart.build();
         assertEquals("out-lora (lora): loss", built.getTitle().getText());
         var data = built.getXYPlot().getDataset();

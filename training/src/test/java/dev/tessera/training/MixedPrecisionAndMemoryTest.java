@@ -25,8 +25,7 @@ class MixedPrecisionAndMemoryTest {
         CausalLM m = TrainerTest.model(5);
         float[] before = m.namedParameters().values().iterator().next().toFloatArray();
         var args = new TrainingArguments(dir).learningRate(1e-2).maxSteps(1).batchSize(4).loggingSteps(1).progress(false);
-        args.fp16 = true;
-        args.fp16InitialLossScale = 1e38;            // loss × scale overflows F32: gradients are inf
+        args.fp16(true).fp16InitialLossScale(1e38);            // loss × scale overflows F32: gradients are inf
         new Trainer(m, m::loss, m::save, TrainerTest.data(8, 6), List.of(), 0, args).train();
         var line = new ObjectMapper().readTree(Files.readAllLines(dir.resolve("metrics.jsonl")).get(0));
         assertTrue(line.get("skipped").asBoolean(), line.toString());
@@ -37,7 +36,7 @@ class MixedPrecisionAndMemoryTest {
     void bf16TrainingStaysCloseToF32(@TempDir Path dir) {
         var f32 = new TrainingArguments(dir.resolve("a")).learningRate(3e-3).maxSteps(5).batchSize(4).progress(false);
         var bf16 = new TrainingArguments(dir.resolve("b")).learningRate(3e-3).maxSteps(5).batchSize(4).progress(false);
-        bf16.bf16 = true;
+        bf16.bf16(true);
         CausalLM a = TrainerTest.model(8), b = TrainerTest.model(8);
         List<Double> la = new Trainer(a, a::loss, a::save, TrainerTest.data(16, 2), List.of(), 0, f32).train().stepLosses();
         List<Double> lb = new Trainer(b, b::loss, b::save, TrainerTest.data(16, 2), List.of(), 0, bf16).train().stepLosses();

@@ -1,5 +1,7 @@
 package dev.tessera.training;
 
+import dev.tessera.training.optim.SchedulerType;
+import dev.tessera.training.optim.OptimizerType;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -69,7 +71,7 @@ class PackingTrainerTest {
         List<Example> rows = pack(TrainerTest.data(48, 2), 32);
         assertTrue(rows.size() < 24, rows.size() + " rows"); // several examples per row
         var args = new TrainingArguments(dir).learningRate(1e-2).maxSteps(60).batchSize(2).loggingSteps(10)
-                .scheduler("constant").progress(false);
+                .lrSchedulerType(SchedulerType.CONSTANT).progress(false);
         var result = trainer(TrainerTest.model(1), args, rows, pack(TrainerTest.data(8, 3), 32)).train();
         List<Double> losses = result.stepLosses();
         assertTrue(losses.get(losses.size() - 1) < 0.6 * losses.get(0), "loss " + losses.get(0) + " -> " + losses.get(losses.size() - 1));
@@ -84,12 +86,12 @@ class PackingTrainerTest {
         CausalLM unpacked = TrainerTest.model(7), packed = TrainerTest.model(7);
         Map<String, float[]> before = values(unpacked);
         // plain SGD with lr 1 and no clipping: each weight moves by exactly minus its gradient
-        var plainArgs = new TrainingArguments(dir.resolve("plain")).optim("sgd").learningRate(1).maxGradNorm(0).weightDecay(0)
-                .scheduler("constant").shuffle(false).maxSteps(1).batchSize(examples.size()).progress(false);
+        var plainArgs = new TrainingArguments(dir.resolve("plain")).optim(OptimizerType.SGD).learningRate(1).maxGradNorm(0).weightDecay(0)
+                .lrSchedulerType(SchedulerType.CONSTANT).shuffle(false).maxSteps(1).batchSize(examples.size()).progress(false);
         trainer(unpacked, plainArgs, examples, List.of()).train();
         // one packed row per micro-batch: the accumulation's token weighting is exercised too
-        var packedArgs = new TrainingArguments(dir.resolve("packed")).optim("sgd").learningRate(1).maxGradNorm(0).weightDecay(0)
-                .scheduler("constant").shuffle(false).maxSteps(1).batchSize(1).gradientAccumulationSteps(rows.size()).progress(false);
+        var packedArgs = new TrainingArguments(dir.resolve("packed")).optim(OptimizerType.SGD).learningRate(1).maxGradNorm(0).weightDecay(0)
+                .lrSchedulerType(SchedulerType.CONSTANT).shuffle(false).maxSteps(1).batchSize(1).gradientAccumulationSteps(rows.size()).progress(false);
         trainer(packed, packedArgs, rows, List.of()).train();
 
         Map<String, float[]> a = values(unpacked), b = values(packed);

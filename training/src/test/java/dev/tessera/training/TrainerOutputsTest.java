@@ -1,5 +1,6 @@
 package dev.tessera.training;
 
+import dev.tessera.training.optim.OptimizerType;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -53,7 +54,7 @@ class TrainerOutputsTest {
     @Test
     void aPagedOptimizerThatPagesNothingSaysSoOnce(@TempDir Path dir) throws Exception {
         CausalLM m = TrainerTest.model(1); // every tensor far below 100,000 values
-        var args = new TrainingArguments(dir).learningRate(1e-3).maxSteps(4).batchSize(4).loggingSteps(1).optim("paged-adamw8bit").progress(false);
+        var args = new TrainingArguments(dir).learningRate(1e-3).maxSteps(4).batchSize(4).loggingSteps(1).optim(OptimizerType.PAGED_ADAMW_8BIT).progress(false);
         PrintStream old = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));

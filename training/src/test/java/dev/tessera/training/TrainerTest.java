@@ -12,6 +12,8 @@ import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.models.ModelConfig;
 import dev.tessera.training.data.Batch;
 import dev.tessera.training.data.Example;
+import dev.tessera.training.optim.OptimizerType;
+import dev.tessera.training.optim.SchedulerType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,7 +57,7 @@ class TrainerTest {
     @Test
     void lossFallsAndOutputsAreWritten(@TempDir Path dir) throws Exception {
         CausalLM m = model(1);
-        var args = new TrainingArguments(dir).learningRate(1e-2).maxSteps(80).batchSize(4).loggingSteps(5).scheduler("constant").progress(false);
+        var args = new TrainingArguments(dir).learningRate(1e-2).maxSteps(80).batchSize(4).loggingSteps(5).lrSchedulerType(SchedulerType.CONSTANT).progress(false);
         var result = trainer(m, args, data(32, 2), data(8, 3)).train();
         List<Double> losses = result.stepLosses();
         assertTrue(losses.get(losses.size() - 1) < 0.6 * losses.get(0), "loss " + losses.get(0) + " -> " + losses.get(losses.size() - 1));
@@ -103,7 +105,7 @@ class TrainerTest {
 
     @Test
     void resumedRunContinuesWithTheSameLosses(@TempDir Path dir) {
-        for (String optim : List.of("adamw", "paged-adamw8bit")) {
+        for (OptimizerType optim : List.of(OptimizerType.ADAMW, OptimizerType.PAGED_ADAMW_8BIT)) {
             Path full = dir.resolve(optim + "-full"), part = dir.resolve(optim + "-part");
             var fullArgs = new TrainingArguments(full).learningRate(3e-3).maxSteps(8).batchSize(4).optim(optim).progress(false);
             List<Double> uninterrupted = trainer(model(11), fullArgs, data(24, 12), List.of()).train().stepLosses();
@@ -113,7 +115,7 @@ class TrainerTest {
             // stop after the step-4 checkpoint by training a copy to 8 steps, then resume a fresh model from step 4
             trainer(first, firstArgs, data(24, 12), List.of()).train();
             var resumeArgs = new TrainingArguments(part).learningRate(3e-3).maxSteps(8).batchSize(4).optim(optim).progress(false)
-                    .resumeFrom(part.resolve("checkpoint-4"));
+                    .resumeFromCheckpoint(part.resolve("checkpoint-4"));
             List<Double> resumed = trainer(model(99), resumeArgs, data(24, 12), List.of()).train().stepLosses();
             double[] u = uninterrupted.stream().mapToDouble(Double::doubleValue).toArray();
             double[] r = resumed.stream().mapToDouble(Double::doubleValue).toArray();
@@ -123,18 +125,18 @@ class TrainerTest {
 
     @Test
     void everyOptimizerRuns(@TempDir Path dir) {
-        for (String optim : List.of("sgd", "adamw8bit", "paged-adamw")) {
-            var args = new TrainingArguments(dir.resolve(optim)).learningRate(1e-2).maxSteps(3).batchSize(4).optim(optim).progress(false);
+        for (OptimizerType optim : List.of(OptimizerType.SGD, OptimizerType.ADAMW_8BIT, OptimizerType.PAGED_ADAMW)) {
+            var args = new TrainingArguments(dir.resolve(optim.toString())).learningRate(1e-2).maxSteps(3).batchSize(4).optim(optim).progress(false);
             var result = trainer(model(3), args, data(12, 4), List.of()).train();
             assertEquals(3, result.steps());
-            assertTrue(Double.isFinite(result.finalTrainLoss()), optim);
+            assertTrue(Double.isFinite(result.finalTrainLoss()), optim.toString());
         }
     }
 
     @Test
     void fp16LossScalingSkipsOverflowingSteps(@TempDir Path dir) {
         var args = new TrainingArguments(dir).learningRate(1e-3).maxSteps(3).batchSize(4).progress(false);
-        args.fp16 = true;
+        args.fp16(true);
         var result = trainer(model(5), args, data(12, 6), List.of()).train();
         assertTrue(Double.isFinite(result.finalTrainLoss()));
         try (var ng = Autograd.noGrad()) {
@@ -148,20 +150,20 @@ class TrainerTest {
         CausalLM m = CausalLM.create(ModelConfig.parse("""
                 {"model_type": "gpt2", "vocab_size": 40, "n_positions": 32, "n_embd": 160, "n_layer": 1, "n_head": 2,
                  "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}""", "test"), 1);
-        var args = new TrainingArguments(dir).learningRate(1e-3).maxSteps(3).batchSize(4).loggingSteps(1).optim("paged-adamw").progress(false);
-        args.pagedFastBudgetBytes = 2L << 20;   // two 1 MiB pages, far below the state of c_fc/c_proj (2 × 0.8 MB each)
+        var args = new TrainingArguments(dir).learningRate(1e-3).maxSteps(3).batchSize(4).loggingSteps(1).optim(OptimizerType.PAGED_ADAMW).progress(false);
+        args.pagedFastBudgetBytes(2L << 20);   // two 1 MiB pages, far below the state of c_fc/c_proj (2 × 0.8 MB each)
         var result = trainer(m, args, data(12, 4), List.of()).train();
         assertEquals(3, result.steps());
         var last = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Files.readAllLines(dir.resolve("metrics.jsonl")).get(2));
         assertTrue(last.get("pages_moved").asLong() > 0, last.toString());
-        assertTrue(last.get("paged_state_bytes").asLong() > args.pagedFastBudgetBytes, last.toString());
+        assertTrue(last.get("paged_state_bytes").asLong() > args.pagedFastBudgetBytes(), last.toString());
     }
 
     @Test
     void liveMemoryStaysFlatAcrossSteps(@TempDir Path dir) {
-        for (String optim : List.of("adamw", "paged-adamw8bit")) {
+        for (OptimizerType optim : List.of(OptimizerType.ADAMW, OptimizerType.PAGED_ADAMW_8BIT)) {
             CausalLM m = model(21);
-            var args = new TrainingArguments(dir.resolve(optim)).learningRate(1e-3).maxSteps(12).batchSize(4).optim(optim).progress(false);
+            var args = new TrainingArguments(dir.resolve(optim.toString())).learningRate(1e-3).maxSteps(12).batchSize(4).optim(optim).progress(false);
             List<Long> live = new java.util.ArrayList<>();
             trainer(m, args, data(16, 22), List.of()).addCallback(new TrainerCallback() {
                 @Override

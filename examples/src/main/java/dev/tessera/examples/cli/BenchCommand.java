@@ -3,14 +3,15 @@ package dev.tessera.examples.cli;
 import dev.tessera.core.Device;
 import dev.tessera.examples.Tessera.UsageException;
 import dev.tessera.examples.bench.GemmBenchmark;
+import dev.tessera.examples.bench.Linear4bitBenchmark;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code tessera bench gemm|train}: measurements printed as one JSON line. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks: GEMM throughput, training step time.",
-        subcommands = {BenchCommand.Gemm.class, BenchTrain.class})
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks: GEMM throughput, training step time, 4-bit linear layers.",
+        subcommands = {BenchCommand.Gemm.class, BenchTrain.class, BenchCommand.Linear4bit.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {
@@ -54,6 +55,33 @@ public final class BenchCommand implements Runnable {
             }
             double gflops = GemmBenchmark.measureGflops(device, m, n, k, transA, transB, repeat);
             System.out.printf("{\"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.3f}%n", m, n, k, gflops);
+            return 0;
+        }
+    }
+
+    @Command(name = "linear4bit", mixinStandardHelpOptions = true, showDefaultValues = true,
+            description = "Time Linear4bit (NF4, double quant) against an F32 Linear of GPT-2 small's shapes, forward and forward + input "
+                    + "gradient; prints a table (best of the repeats).")
+    public static final class Linear4bit implements Callable<Integer> {
+        @Mixin
+        CommonOptions common;
+
+        @Option(names = "--tokens", defaultValue = "512", description = "Rows of the input (a 1-row run comes first).")
+        int tokens;
+
+        @Option(names = "--repeat", defaultValue = "10", description = "Timed repetitions after warm-up.")
+        int repeat;
+
+        @Option(names = "--gpt2", description = "Also quantize a randomly initialised GPT-2 small and print its memory.")
+        boolean gpt2;
+
+        @Override
+        public Integer call() {
+            common.apply();
+            if (tokens < 1 || repeat < 1) {
+                throw new UsageException("--tokens and --repeat must be >= 1");
+            }
+            Linear4bitBenchmark.run(tokens, repeat, gpt2);
             return 0;
         }
     }

@@ -7,13 +7,27 @@ import dev.tessera.training.data.DataFormat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import dev.tessera.training.data.DataOptions;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /** The data flags shared by score and train: --format, --max-length, --chat-template, --completion-only. */
 public final class DataFlags {
-    @Option(names = "--format", defaultValue = "auto", paramLabel = "auto|tokens|alpaca|sharegpt|messages|text",
+    @Option(names = "--format", defaultValue = "auto", converter = Formats.class, paramLabel = "auto|tokens|alpaca|sharegpt|messages|text",
             description = "Row format (default: detected from the first row).")
-    String format;
+    DataFormat format;
+
+    /** A data format by its command-line name, in any case. */
+    static final class Formats implements ITypeConverter<DataFormat> {
+        @Override
+        public DataFormat convert(String value) {
+            try {
+                return DataFormat.fromName(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException("expected auto, tokens, alpaca, sharegpt, messages or text, got '" + value + "'");
+            }
+        }
+    }
 
     @Option(names = "--max-length", paramLabel = "N", description = "Truncate examples to N tokens (default: the smaller of 1024 and the model's context length).")
     Integer maxLength;
@@ -42,11 +56,7 @@ public final class DataFlags {
         } else if (hasOwnTemplate(modelDir)) {
             o = o.withChatTemplate(ChatTemplate.fromTokenizerConfig(modelDir.resolve("tokenizer_config.json")));
         }
-        try {
-            o = o.withFormat(DataFormat.fromName(format));
-        } catch (RuntimeException e) {
-            throw new UsageException("--format: expected auto, tokens, alpaca, sharegpt, messages or text, got '" + format + "'");
-        }
+        o = o.withFormat(format);
         if (maxLength != null) {
             if (maxLength < 2) {
                 throw new UsageException("--max-length must be >= 2, got " + maxLength);

@@ -27,6 +27,8 @@ import dev.tessera.training.LineChart;
 import dev.tessera.training.Trainer;
 import dev.tessera.training.TrainingArguments;
 import dev.tessera.training.data.DataOptions;
+import dev.tessera.training.optim.OptimizerType;
+import dev.tessera.training.optim.SchedulerType;
 import dev.tessera.training.data.GenerationPrompt;
 import dev.tessera.training.data.SftDataset;
 import java.io.IOException;
@@ -135,7 +137,7 @@ public final class DemoCommand implements Callable<Integer> {
         CausalLM scratch = CausalLM.create(config(vocab), seed);
         scratch.requiresGrad(true);
         Row pre = train("pretrain", scratch, scratch, scratch::loss, scratch::save, pretrainData.examples(), List.of(), baseDir, LR_PRETRAIN,
-                2 * steps, null, baseline);
+                2 * steps, OptimizerType.ADAMW, baseline);
         scratch.release();
         System.out.printf(Locale.ROOT, "   loss %.2f -> %.2f (ln %d = %.2f is a uniform guess over the vocabulary).%n%n", pre.first(), pre.last(), vocab, Math.log(vocab));
 
@@ -145,9 +147,9 @@ public final class DemoCommand implements Callable<Integer> {
                 steps, BATCH, eval.rows());
         List<Row> rows = new ArrayList<>();
         rows.add(full(baseDir));
-        rows.add(peft("lora", baseDir, false, lora(baseDir, 8, 16, 0.1), LR_LORA, steps, "adamw", true));
-        rows.add(peft("qlora", baseDir, true, lora(baseDir, 8, 16, 0.1), LR_LORA, steps, "paged-adamw8bit", true));
-        rows.add(peft("ia3", baseDir, false, Ia3Config.defaults().withBaseModelNameOrPath(baseDir.toString()), LR_IA3, steps, "adamw", true));
+        rows.add(peft("lora", baseDir, false, lora(baseDir, 8, 16, 0.1), LR_LORA, steps, OptimizerType.ADAMW, true));
+        rows.add(peft("qlora", baseDir, true, lora(baseDir, 8, 16, 0.1), LR_LORA, steps, OptimizerType.PAGED_ADAMW_8BIT, true));
+        rows.add(peft("ia3", baseDir, false, Ia3Config.defaults().withBaseModelNameOrPath(baseDir.toString()), LR_IA3, steps, OptimizerType.ADAMW, true));
         printTable(rows, vocab);
         printGenerations(rows);
         drawLosses(rows);
@@ -155,7 +157,7 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "3. Exercise 1: LoRA rank sweep (alpha = 2r, so alpha/r stays the notebook's 16/8; lr %.0e, %d steps each)%n", LR_LORA, sweepSteps());
         List<Row> sweep = new ArrayList<>();
         for (int r : SWEEP_RANKS) {
-            sweep.add(peft("lora-r" + r, baseDir, false, lora(baseDir, r, 2 * r, 0.1), LR_LORA, sweepSteps(), "adamw", false));
+            sweep.add(peft("lora-r" + r, baseDir, false, lora(baseDir, r, 2 * r, 0.1), LR_LORA, sweepSteps(), OptimizerType.ADAMW, false));
         }
         printSweep(sweep);
         drawSweep(sweep);
@@ -198,13 +200,13 @@ public final class DemoCommand implements Callable<Integer> {
         Row r = train("full", model, model, model::loss, d -> {
             model.save(d);
             MergeCommand.copyCompanions(baseDir, d);
-        }, train.examples(), eval.examples(), dir, LR_FULL, steps, null, baseline);
+        }, train.examples(), eval.examples(), dir, LR_FULL, steps, OptimizerType.ADAMW, baseline);
         Row done = withGenerations(r, before, generations(model, null));
         model.release();
         return done;
     }
 
-    private Row peft(String method, Path baseDir, boolean quantize, PeftConfig config, double lr, int runSteps, String optimizer,
+    private Row peft(String method, Path baseDir, boolean quantize, PeftConfig config, double lr, int runSteps, OptimizerType optimizer,
                      boolean generate) {
         long baseline = startMeasuring();
         CausalLM base = CausalLM.load(baseDir);
@@ -228,14 +230,9 @@ public final class DemoCommand implements Callable<Integer> {
 
     private Row train(String method, CausalLM base, Module trained, Trainer.LossFunction loss, Trainer.ModelSaver saver,
                       List<dev.tessera.training.data.Example> data, List<dev.tessera.training.data.Example> evalData,
-                      Path dir, double lr, int runSteps, String optimizer, long baseline) {
+                      Path dir, double lr, int runSteps, OptimizerType optimizer, long baseline) {
         var args = new TrainingArguments(dir).learningRate(lr).maxSteps(runSteps).batchSize(BATCH).loggingSteps(10).seed(seed)
-                .runName("demo " + method);
-        args.warmupSteps = Math.min(10, runSteps / 10);
-        args.lrSchedulerType = "cosine";
-        if (optimizer != null) {
-            args.optim = optimizer;
-        }
+                .runName("demo " + method).warmupSteps(Math.min(10, runSteps / 10)).lrSchedulerType(SchedulerType.COSINE).optim(optimizer);
         System.err.println("demo: training " + method + " (" + runSteps + " steps)");
         long weightBytes = weightBytes(base);
         var allocator = Backends.cpuAllocator();

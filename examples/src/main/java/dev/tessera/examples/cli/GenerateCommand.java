@@ -25,11 +25,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     TorchDtypeOption torchDtype;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR")
-    Path model;
-
-    @Option(names = "--adapter", paramLabel = "DIR", description = "A PEFT adapter folder to apply.")
-    Path adapter;
+    @Mixin
+    ModelAndAdapter model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Prompt prompt;
@@ -106,9 +103,9 @@ public final class GenerateCommand implements Callable<Integer> {
         if (prompt.ids != null && !template.equals("none")) {
             throw new UsageException("--template " + template + " wraps --prompt text; --prompt-ids are used as given");
         }
-        LoadedModel lm = LoadedModel.loadFrozen(model, adapter, torchDtype.dtype(), common.device());
+        LoadedModel lm = model.load(torchDtype, common);
         int[] ids = prompt.ids != null ? TokenizeCommand.parseIds("--prompt-ids", prompt.ids)
-                : GenerationPrompt.encode(template, prompt.text, lm.tokenizer, chatTemplateOf(model));
+                : GenerationPrompt.encode(template, prompt.text, lm.tokenizer, chatTemplateOf(model.model));
         if (ids.length == 0) {
             throw new UsageException("the prompt is empty");
         }

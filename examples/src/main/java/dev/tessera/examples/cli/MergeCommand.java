@@ -4,10 +4,10 @@ import dev.tessera.core.Device;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.quant.QuantizedModels;
-import java.io.IOException;
+import dev.tessera.nn.io.AtomicFiles;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -59,13 +59,8 @@ public final class MergeCommand implements Callable<Integer> {
         for (String name : COMPANIONS) {
             Path src = from.resolve(name);
             if (Files.isRegularFile(src)) {
-                try {
-                    Path tmp = to.resolve("." + name + ".tmp");
-                    Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-                    Files.move(tmp, to.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (IOException e) {
-                    throw new TesseraException(to.resolve(name) + ": cannot copy: " + e.getMessage(), e);
-                }
+                // Files.copy leaves the stream open: AtomicFiles forces and closes the channel itself
+                AtomicFiles.write(to.resolve(name), channel -> Files.copy(src, Channels.newOutputStream(channel)));
             }
         }
     }

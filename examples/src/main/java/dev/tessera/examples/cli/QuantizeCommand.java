@@ -25,8 +25,8 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, paramLabel = "DIR")
     Path output;
 
-    @Option(names = "--quant", required = true, paramLabel = "nf4|fp4")
-    String quant;
+    @Option(names = "--quant", required = true, converter = NamedValues.QuantTypes.class, paramLabel = "nf4|fp4")
+    QuantType quant;
 
     @Option(names = "--blocksize", defaultValue = "64", description = "Power of two in 32..4096 (default: ${DEFAULT-VALUE}).")
     int blocksize;
@@ -37,11 +37,6 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         common.apply();
-        QuantType type = switch (quant) {
-            case "nf4" -> QuantType.NF4;
-            case "fp4" -> QuantType.FP4;
-            default -> throw new UsageException("--quant: expected nf4 or fp4, got '" + quant + "'");
-        };
         if (blocksize < 32 || blocksize > 4096 || Integer.bitCount(blocksize) != 1) {
             throw new UsageException("--blocksize: expected a power of two in 32..4096, got " + blocksize);
         }
@@ -52,19 +47,16 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new dev.tessera.core.TesseraException("--output " + output + ": is a file, expected a folder");
         }
         QuantizedModels.FolderSummary summary = QuantizedModels.quantizeFolder(model, output,
-                new dev.tessera.quant.BitsAndBytesConfig(type, blocksize, doubleQuant, dev.tessera.core.DType.F32, null));
+                new dev.tessera.quant.BitsAndBytesConfig(quant, blocksize, doubleQuant, dev.tessera.core.DType.F32, null));
         int layers = summary.quantized().size() + summary.kept().size();
-        System.err.printf("quantize: %d of %d linear layers to %s; kept in full precision: %s%n", summary.quantized().size(), layers, quant,
+        System.err.printf("quantize: %d of %d linear layers to %s; kept in full precision: %s%n", summary.quantized().size(), layers, quant.bnbName(),
                 summary.kept().isEmpty() ? "none" : String.join(", ", summary.kept()) + " (the output head and tied weights stay unquantized, as load_in_4bit)");
-        System.out.printf("{\"model\": \"%s\", \"output\": \"%s\", \"layers_quantized\": %d, \"layers_kept\": [%s], "
-                        + "\"weights_bytes_before\": %d, \"weights_bytes_after\": %d}%n",
-                esc(model), esc(output), summary.quantized().size(),
-                String.join(", ", summary.kept().stream().map(k -> "\"" + k + "\"").toList()), safetensorsBytes(model), safetensorsBytes(output));
+        var line = JsonOutput.object().put("model", model.toString()).put("output", output.toString())
+                .put("layers_quantized", summary.quantized().size());
+        summary.kept().forEach(line.putArray("layers_kept")::add);
+        line.put("weights_bytes_before", safetensorsBytes(model)).put("weights_bytes_after", safetensorsBytes(output));
+        System.out.println(JsonOutput.line(line));
         return 0;
-    }
-
-    private static String esc(Path p) {
-        return p.toString().replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
     static long safetensorsBytes(Path dir) {

@@ -27,11 +27,8 @@ public final class ScoreCommand implements Callable<Integer> {
     @Mixin
     DataFlags data;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR")
-    Path model;
-
-    @Option(names = "--adapter", paramLabel = "DIR", description = "A PEFT adapter folder to apply.")
-    Path adapter;
+    @Mixin
+    ModelAndAdapter model;
 
     @Option(names = "--data", required = true, paramLabel = "FILE")
     Path dataFile;
@@ -39,8 +36,8 @@ public final class ScoreCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         common.apply();
-        LoadedModel lm = LoadedModel.loadFrozen(model, adapter, torchDtype.dtype(), common.device());
-        SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model, lm.base.config().maxPositions()));
+        LoadedModel lm = model.load(torchDtype, common);
+        SftDataset ds = SftDataset.load(dataFile, lm.tokenizer, data.options(lm.tokenizer, model.model, lm.base.config().maxPositions()));
         if (ds.skippedRows() > 0) {
             System.err.println("tessera score: skipped " + ds.skippedRows() + " unreadable rows (lines "
                     + ds.skippedLines().stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "))

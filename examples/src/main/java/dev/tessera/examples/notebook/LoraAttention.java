@@ -20,8 +20,8 @@ import java.util.Locale;
  * that the merged block gives the same output.
  *
  * <pre>
- * java ... dev.tessera.examples.notebook.LoraAttention [d_model heads r alpha projections]   # 1024 8 8 16 q,v
- * java ... dev.tessera.examples.notebook.LoraAttention 4096 32 8 16 q,k,v,o
+ * ./tessera example lora-attention [--d-model 1024] [--heads 8] [--r 8] [--alpha 16] [--projections q,v]
+ * ./tessera example lora-attention --d-model 4096 --heads 32 --projections q,k,v,o
  * </pre>
  */
 public final class LoraAttention {
@@ -53,13 +53,8 @@ public final class LoraAttention {
         }
     }
 
-    public static void main(String[] args) {
-        int d = args.length > 0 ? Integer.parseInt(args[0]) : 1024;
-        int heads = args.length > 1 ? Integer.parseInt(args[1]) : 8;
-        int r = args.length > 2 ? Integer.parseInt(args[2]) : 8;
-        double alpha = args.length > 3 ? Double.parseDouble(args[3]) : 16;
-        List<String> chosen = List.of((args.length > 4 ? args[4] : "q,v").split(","));
-
+    /** Puts LoRA on the {@code chosen} projections (q, k, v, o) of a {@code d}-wide block, prints the counts, merges and compares. */
+    public static void run(int d, int heads, int r, double alpha, List<String> chosen) {
         AttentionBlock block = new AttentionBlock(d, heads, new Rng(0));
         block.requiresGrad(false);
         Rng rng = new Rng(1);

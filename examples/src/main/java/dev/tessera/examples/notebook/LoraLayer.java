@@ -16,18 +16,14 @@ import java.util.Locale;
  * again.
  *
  * <pre>
- * java ... dev.tessera.examples.notebook.LoraLayer [in out r alpha]     # default 4096 4096 8 16
+ * ./tessera example lora-layer [--in 4096] [--out 4096] [--r 8] [--alpha 16]
  * </pre>
  */
 public final class LoraLayer {
     private LoraLayer() {}
 
-    public static void main(String[] args) {
-        int in = args.length > 0 ? Integer.parseInt(args[0]) : 4096;
-        int out = args.length > 1 ? Integer.parseInt(args[1]) : 4096;
-        int r = args.length > 2 ? Integer.parseInt(args[2]) : 8;
-        double alpha = args.length > 3 ? Double.parseDouble(args[3]) : 16;
-
+    /** Builds the layer, prints its parameter counts, merges it and prints the difference merging makes. */
+    public static void run(int in, int out, int r, double alpha) {
         Linear base = new Linear(in, out, false, new Rng(0));
         LoraLinear lora = new LoraLinear(base, r, alpha, 0.0, new Rng(1)); // freezes the base
 

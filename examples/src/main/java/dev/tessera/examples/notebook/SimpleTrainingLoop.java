@@ -22,15 +22,14 @@ import java.util.Locale;
  * per epoch printed, and the curve drawn as a PNG.
  *
  * <pre>
- * java ... dev.tessera.examples.notebook.SimpleTrainingLoop [epochs] [output.png]
+ * ./tessera example training-loop [--epochs 5] [--output runs/notebook/simple-loop-loss.png]
  * </pre>
  */
 public final class SimpleTrainingLoop {
     private SimpleTrainingLoop() {}
 
-    public static void main(String[] args) {
-        int epochs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        Path png = Path.of(args.length > 1 ? args[1] : "runs/notebook/simple-loop-loss.png");
+    /** Trains for {@code epochs}, printing each epoch's mean loss, and draws the curve into {@code png}. */
+    public static void run(int epochs, Path png) {
         List<Double> perEpoch = train(epochs);
         double[] x = new double[perEpoch.size()], y = new double[perEpoch.size()];
         for (int i = 0; i < x.length; i++) {
@@ -44,19 +43,8 @@ public final class SimpleTrainingLoop {
     /** Trains a tiny GPT-2 to continue alternating sequences; returns the mean loss of each epoch. */
     public static List<Double> train(int epochs) {
         // 1. a model and data: sequences a, b, a, b, ... over a 32-token vocabulary
-        CausalLM model = CausalLM.create(ModelConfig.parse("""
-                {"model_type": "gpt2", "vocab_size": 32, "n_positions": 32, "n_embd": 32, "n_layer": 1, "n_head": 2,
-                 "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}""", "simple loop config"), 0);
-        Rng rng = new Rng(1);
-        List<Example> data = new ArrayList<>();
-        for (int i = 0; i < 64; i++) {
-            int a = (int) Math.floorMod(rng.nextLong(), 32), b = (int) Math.floorMod(rng.nextLong(), 32);
-            int[] ids = new int[12];
-            for (int t = 0; t < ids.length; t++) {
-                ids[t] = t % 2 == 0 ? a : b;
-            }
-            data.add(new Example(ids, ids.clone()));
-        }
+        CausalLM model = tinyGpt2(0);
+        List<Example> data = alternatingSequences(64, 1);
 
         // 2. batches of 8, reshuffled every epoch; AdamW over trainable parameters only
         DataLoader loader = new DataLoader(data, 8, 0, true, 42);
@@ -85,7 +73,29 @@ public final class SimpleTrainingLoop {
         return perEpoch;
     }
 
-    private static Tensor ids(int[][] rows) {
+    /** A one-layer GPT-2, 32 wide, over a 32-token vocabulary, without dropout. */
+    static CausalLM tinyGpt2(long seed) {
+        return CausalLM.create(ModelConfig.parse("""
+                {"model_type": "gpt2", "vocab_size": 32, "n_positions": 32, "n_embd": 32, "n_layer": 1, "n_head": 2,
+                 "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}""", "simple loop config"), seed);
+    }
+
+    /** {@code n} rows a, b, a, b, ... of 12 tokens, a and b drawn from {@code seed}. */
+    static List<Example> alternatingSequences(int n, long seed) {
+        Rng rng = new Rng(seed);
+        List<Example> data = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int a = (int) Math.floorMod(rng.nextLong(), 32), b = (int) Math.floorMod(rng.nextLong(), 32);
+            int[] ids = new int[12];
+            for (int t = 0; t < ids.length; t++) {
+                ids[t] = t % 2 == 0 ? a : b;
+            }
+            data.add(new Example(ids, ids.clone()));
+        }
+        return data;
+    }
+
+    static Tensor ids(int[][] rows) {
         int[] flat = new int[rows.length * rows[0].length];
         for (int i = 0; i < rows.length; i++) {
             System.arraycopy(rows[i], 0, flat, i * rows[0].length, rows[0].length);

@@ -16,7 +16,7 @@ class SimpleTrainingLoopTest {
         assertEquals(6, losses.size());
         assertTrue(losses.get(5) < 0.6 * losses.get(0), "per-epoch loss " + losses);
         Path png = dir.resolve("loss.png");
-        SimpleTrainingLoop.main(new String[] {"2", png.toString()});
+        SimpleTrainingLoop.run(2, png);
         assertTrue(Files.size(png) > 1000);
     }
 }

@@ -1,7 +1,5 @@
 package dev.tessera.training.optim;
 
-import dev.tessera.core.TesseraException;
-
 /**
  * Learning-rate multipliers by optimizer step, as Hugging Face's schedulers
  * ({@code get_constant_schedule_with_warmup}, {@code get_linear_schedule_with_warmup},
@@ -28,16 +26,6 @@ public interface LrSchedule {
             }
             double progress = (double) (s - warmup) / Math.max(1, total - warmup);
             return Math.max(0.0, 0.5 * (1 + Math.cos(Math.PI * progress)));
-        };
-    }
-
-    /** By name: constant, linear or cosine. */
-    static LrSchedule named(String name, long warmup, long total) {
-        return switch (name) {
-            case "constant" -> constant(warmup);
-            case "linear" -> linear(warmup, total);
-            case "cosine" -> cosine(warmup, total);
-            default -> throw new TesseraException("scheduler: expected constant, linear or cosine, got '" + name + "'");
         };
     }
 }

@@ -1,4 +1,4 @@
-package dev.tessera.quant;
+package dev.tessera.examples.bench;
 
 import dev.tessera.core.Backends;
 import dev.tessera.core.DType;
@@ -9,6 +9,11 @@ import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.models.CausalLM;
 import dev.tessera.nn.models.ModelConfig;
+import dev.tessera.quant.BitsAndBytesConfig;
+import dev.tessera.quant.Linear4bit;
+import dev.tessera.quant.QuantMemory;
+import dev.tessera.quant.QuantType;
+import dev.tessera.quant.QuantizedModels;
 import java.util.Arrays;
 import java.util.function.Supplier;
 
@@ -20,16 +25,14 @@ import java.util.function.Supplier;
  * initialised GPT-2 small, quantizes it and prints {@link QuantMemory#report}.
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -cp ... dev.tessera.quant.Linear4bitBenchmark [tokens] [reps] [gpt2]
+ * ./tessera bench linear4bit [--tokens 512] [--repeat 10] [--gpt2]
  * </pre>
  */
-final class Linear4bitBenchmark {
+public final class Linear4bitBenchmark {
     private Linear4bitBenchmark() {}
 
-    static void main(String[] args) {
-        int tokens = args.length > 0 ? Integer.parseInt(args[0]) : 512;
-        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 10;
-        boolean gpt2 = args.length > 2 && args[2].equals("gpt2");
+    /** Prints the comparison table (and with {@code gpt2} the quantized GPT-2 small's memory report). */
+    public static void run(int tokens, int reps, boolean gpt2) {
         System.out.printf("Linear4bit (NF4, blocksize 64, double quant) vs F32 Linear, %d threads, best of %d%n",
                 Backends.cpuThreads(), reps);
         System.out.printf("  %-22s %-10s %12s %12s %8s %14s %14s %8s%n", "shape [out, in]", "tokens",

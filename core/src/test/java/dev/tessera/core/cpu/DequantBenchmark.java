@@ -13,8 +13,12 @@ import java.util.Random;
  * BF16: 2); a copy of B bytes reads B and writes B, the dequantizer reads 0.5625 bytes per
  * element (packed nibbles + one float absmax per 64) and writes 4 or 2.
  *
+ * It reads core's package-private kernels, so it lives with core's tests (not in the library
+ * jar); {@code DequantBenchmarkTest} runs it on a small tensor, and on the test class path:
+ *
  * <pre>
- * java --add-modules jdk.incubator.vector -cp ... dev.tessera.quant.DequantBenchmark [elements] [reps]
+ * mvn -pl core test-compile
+ * java --add-modules jdk.incubator.vector -cp core/target/classes:core/target/test-classes dev.tessera.core.cpu.DequantBenchmark [elements] [reps]
  * </pre>
  */
 final class DequantBenchmark {
