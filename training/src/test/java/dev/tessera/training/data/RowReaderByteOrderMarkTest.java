@@ -66,6 +66,15 @@ class RowReaderByteOrderMarkTest {
     }
 
     @Test
+    void aByteOrderMarkOnAnOtherwiseBlankFirstLineLeavesABlankLine() throws IOException {
+        List<RowReader.RawRow> rows = rows(write("a.jsonl", BOM, "\n{\"text\": \"x\"}\n"));
+        assertEquals(1, rows.size(), "the blank first line is skipped, not read as a bad row");
+        assertNull(rows.get(0).problem());
+        assertEquals(2, rows.get(0).line());
+        assertEquals("x", rows.get(0).json().get("text").asText());
+    }
+
+    @Test
     void aFirstCharacterThatStartsLikeTheMarkIsKept() throws IOException {
         // U+F8FF is EF A3 BF and U+FEC0 is EF BB 80: the first one or two bytes of a mark, then not
         for (String first : new String[] {"\uF8FF", "\uFEC0"}) {
