@@ -10,6 +10,7 @@ import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.LongAdder;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -32,6 +33,8 @@ public final class CpuBackend implements Backend {
     private static final float GELU_C = 0.044715f;
 
     private final CachingAllocator allocator = new CachingAllocator();
+    /** 2·m·n·k of every matrix product issued, for achieved GFLOP/s ({@code bench train}). */
+    private final LongAdder matmulFlops = new LongAdder();
 
     @Override
     public Device device() {
@@ -61,6 +64,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void resetPeakLiveBytes() {
         allocator.resetPeak();
+    }
+
+    @Override
+    public long matmulFlops() {
+        return matmulFlops.sum();
     }
 
     /** The allocator (for memory statistics). */
@@ -301,6 +309,7 @@ public final class CpuBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                      Tensor a, long lda, long strideA, Tensor b, long ldb, long strideB,
                      float beta, Tensor c, long ldc, long strideC) {
+        matmulFlops.add(2L * batch * m * n * k);
         if (b.dtype() != DType.F32) {
             GemmMixed.gemmBatched(batch, transA, transB, m, n, k, seg(a), a.offset(), lda, strideA,
                     seg(b), b.dtype(), b.offset(), ldb, strideB, beta, seg(c), c.offset(), ldc, strideC);
@@ -687,6 +696,7 @@ public final class CpuBackend implements Backend {
                     + yCols + "], got " + x.dtype() + " " + x.numel() + " and " + y.dtype() + " " + y.numel() + " elements");
         }
         Matmul4Bit.Weight weight = weight(w, rounding);
+        matmulFlops.add(2L * m * w.rows() * w.cols());
         if (inputGradient) {
             Matmul4Bit.backward(weight, x.dataSegment(), m, y.dataSegment());
         } else {

@@ -1,5 +1,8 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.Backend;
+import dev.tessera.core.Backends;
+import dev.tessera.core.CachingAllocator;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
 import dev.tessera.core.Rng;
@@ -106,7 +109,15 @@ public final class BenchTrain implements Callable<Integer> {
         Rng rng = new Rng(seed);
         int vocab = base.config().vocabSize();
         double[] times = new double[steps];
+        Backend backend = Backends.of(device);
+        CachingAllocator allocator = Backends.cpuAllocator();
+        long flops0 = 0, hits0 = 0, misses0 = 0;
         for (int s = -warmup; s < steps; s++) {
+            if (s == 0) {
+                flops0 = backend.matmulFlops();
+                hits0 = allocator.hits();
+                misses0 = allocator.misses();
+            }
             long t0 = System.nanoTime();
             try (var scope = Scope.open()) {
                 Tensor ids = rng.randint(vocab, batchSize, seqLen).to(device);
@@ -124,9 +135,26 @@ public final class BenchTrain implements Callable<Integer> {
         double[] sorted = times.clone();
         Arrays.sort(sorted);
         double median = steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
-        System.out.printf(Locale.ROOT, "{\"method\": \"%s\", \"median_step_s\": %.6f, \"tokens_per_s\": %.1f, \"peak_rss_bytes\": %d, "
-                + "\"peak_live_bytes\": %d, \"steps\": %d}%n",
-                method, median, batchSize * (double) seqLen / median, MemoryUsage.peakRssBytes(), MemoryUsage.peakLiveBytes(), steps);
+        StringBuilder extra = new StringBuilder();
+        long flops = backend.matmulFlops() - flops0;
+        if (backend.matmulFlops() >= 0) {
+            double gflops = flops / (double) steps / median / 1e9;
+            extra.append(String.format(Locale.ROOT, ", \"matmul_gflop_per_step\": %.2f, \"achieved_gflops\": %.1f",
+                    flops / (double) steps / 1e9, gflops));
+            if (device.isCpu()) {
+                double peak = Backends.cpuPeakGflops();
+                extra.append(String.format(Locale.ROOT, ", \"peak_gflops\": %.1f, \"share_of_peak\": %.3f", peak, gflops / peak));
+            }
+        }
+        if (device.isCpu()) {
+            long hits = allocator.hits() - hits0, misses = allocator.misses() - misses0;
+            extra.append(String.format(Locale.ROOT, ", \"allocator_hit_rate\": %.4f",
+                    hits + misses == 0 ? 1.0 : hits / (double) (hits + misses)));
+        }
+        System.out.printf(Locale.ROOT, "{\"method\": \"%s\", \"median_step_s\": %.6f, \"min_step_s\": %.6f, \"max_step_s\": %.6f, "
+                + "\"tokens_per_s\": %.1f, \"peak_rss_bytes\": %d, \"peak_live_bytes\": %d, \"steps\": %d, \"warmup\": %d%s}%n",
+                method, median, sorted[0], sorted[steps - 1], batchSize * (double) seqLen / median,
+                MemoryUsage.peakRssBytes(), MemoryUsage.peakLiveBytes(), steps, warmup, extra);
         return 0;
     }
 }
