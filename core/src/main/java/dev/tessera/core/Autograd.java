@@ -45,17 +45,21 @@ public final class Autograd {
         }
     }
 
-    /** The local gradient rule of a custom op: gradients of its inputs (null where not needed) from its output's. */
+    /**
+     * The local gradient rule of an op: the gradients of its inputs, in the order they were
+     * recorded (null where an input needs none, see {@link #needsGrad}), from its output's.
+     */
     @FunctionalInterface
     public interface BackwardRule {
         Tensor[] apply(Tensor gradOutput);
     }
 
     /**
-     * Records {@code output} — computed by code outside core, e.g. a fused 4-bit matmul — as the
-     * result of op {@code name} on {@code inputs}, with {@code rule} as its backward. Returns
-     * {@code output}. Nothing is recorded when grad mode is off or no input requires grad;
-     * {@link #needsGrad} tells the rule which gradients to compute.
+     * Records {@code output} as the result of op {@code name} on {@code inputs}, with {@code rule}
+     * as its backward; returns {@code output}. Every differentiable op records itself this way:
+     * core's own and those written outside core, e.g. a fused 4-bit matmul. Nothing is recorded
+     * when grad mode is off or no input requires grad; {@link #needsGrad} tells the rule which
+     * gradients to compute.
      *
      * <pre>{@code
      * Tensor y = myKernel(x);
@@ -63,7 +67,21 @@ public final class Autograd {
      * }</pre>
      */
     public static Tensor record(String name, Tensor output, BackwardRule rule, Tensor... inputs) {
-        return Tensor.recordResult(output, name, rule::apply, inputs);
+        if (!isGradEnabled()) {
+            return output;
+        }
+        for (Tensor in : inputs) {
+            if (needsGrad(in)) {
+                return attach(name, output, rule, inputs);
+            }
+        }
+        return output;
+    }
+
+    /** Puts {@code output} on the tape unconditionally; only {@link #record} and {@link #checkpoint} decide to. */
+    private static Tensor attach(String name, Tensor output, BackwardRule rule, Tensor... inputs) {
+        output.setGradFn(new Node(name, rule, inputs));
+        return output;
     }
 
     /**
@@ -84,7 +102,7 @@ public final class Autograd {
             out = scope.keep(block.apply(x));
         }
         // recorded even when x needs no gradient: parameters inside the block may
-        return out.detach().recordAlways("checkpoint", g -> {
+        return attach("checkpoint", out.detach(), g -> {
             Tensor input = x.detach().requiresGrad(x.requiresGrad());
             // blocks are recomputed last to first: replay this block's draws, then put the stream back
             long[] rngNow = rng == null ? null : rng.state();

@@ -35,7 +35,7 @@ final class Indexing {
         Tensor w = weight.dtype() == DType.F32 ? weight.contiguous() : weight.contiguous().cast(DType.F32);
         Tensor out = Tensor.empty(DType.F32, weight.device(), outShape);
         w.backend().embedding(w, idc, out, count, dim);
-        return Tensor.recordResult(out, "embedding", g -> {
+        return Autograd.record("embedding", out, g -> {
             Tensor dw = Tensor.zeros(DType.F32, g.device(), vocab, dim);
             w.backend().embeddingBackward(g.contiguous(), idc, dw, count, dim);
             return new Tensor[] {dw, null};
@@ -67,7 +67,7 @@ final class Indexing {
         Tensor out = Tensor.empty(DType.F32, x.device(), outShape);
         xc.backend().indexSelect(xc, idx, out, outer, n, inner, count);
         int o = outer, in = inner;
-        return Tensor.recordResult(out, "index_select", g -> {
+        return Autograd.record("index_select", out, g -> {
             Tensor dx = Tensor.zeros(DType.F32, g.device(), shape);
             xc.backend().indexAdd(g.contiguous(), idx, dx, o, n, in, count);
             return new Tensor[] {dx, null};
@@ -143,11 +143,11 @@ final class Indexing {
                 start += sizes[i];
             }
         }
-        return Tensor.recordResult(out, "cat", g -> {
+        return Autograd.record("cat", out, g -> {
             Tensor[] grads = new Tensor[parts.length];
             int s = 0;
             for (int i = 0; i < parts.length; i++) {
-                grads[i] = out.node().needs(i) ? g.narrow(d, s, sizes[i]) : null;
+                grads[i] = Autograd.needsGrad(parts[i]) ? g.narrow(d, s, sizes[i]) : null;
                 s += sizes[i];
             }
             return grads;

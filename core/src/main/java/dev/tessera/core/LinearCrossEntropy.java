@@ -29,6 +29,8 @@ final class LinearCrossEntropy {
 
     // x (N, C) F32, w (V, C) F32 or frozen BF16/F16, targets (N) I64 -> 0-dim mean over non-ignored rows
     static Tensor forward(Tensor x, Tensor w, Tensor targets, long ignoreIndex, int chunkRows) {
+        x.requireFloat("linearCrossEntropy");
+        w.requireFloatOrFrozen16("linearCrossEntropy");
         if (x.dim() != 2 || w.dim() != 2 || x.size(1) != w.size(1) || targets.dim() != 1 || targets.size(0) != x.size(0)) {
             throw new TesseraException("linearCrossEntropy: expected x [N, C], weight [V, C] and targets [N], got "
                     + Shapes.str(x.shape()) + ", " + Shapes.str(w.shape()) + " and " + Shapes.str(targets.shape()));
@@ -88,11 +90,10 @@ final class LinearCrossEntropy {
             sum += f;
         }
         Tensor loss = Tensor.full((float) (sum / count), DType.F32, x.device()); // NaN when all are ignored, as PyTorch
-        return Tensor.recordResult(loss, "linear_cross_entropy", g -> {
-            Node node = loss.node();
+        return Autograd.record("linear_cross_entropy", loss, g -> {
             float upstream = g.item();
-            Tensor gx = node.needs(0) ? scaled(dx, upstream) : null;
-            Tensor gw = node.needs(1) ? scaled(dw, upstream) : null;
+            Tensor gx = Autograd.needsGrad(xc) ? scaled(dx, upstream) : null;
+            Tensor gw = Autograd.needsGrad(w) ? scaled(dw, upstream) : null;
             return new Tensor[] {gx, gw, null};
         }, xc, w, t);
     }

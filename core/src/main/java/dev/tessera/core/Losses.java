@@ -31,7 +31,7 @@ final class Losses {
             labelled = t.cast(DType.F32).ne(ignoreIndex).cast(DType.F32).sum();
             loss = perRow.sum().div(labelled);   // NaN when every target is ignored, as PyTorch
         }
-        return Tensor.recordResult(loss, "cross_entropy", g -> {
+        return Autograd.record("cross_entropy", loss, g -> {
             Tensor dx = Tensor.empty(DType.F32, x.device(), rows, n);
             if (x.device().isCpu()) {
                 // host memory: reading the scalars costs nothing

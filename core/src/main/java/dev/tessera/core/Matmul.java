@@ -6,6 +6,31 @@ import java.util.Arrays;
 final class Matmul {
     private Matmul() {}
 
+    /**
+     * a [..., m, k] · b [..., k, n] → [..., m, n] with PyTorch's rules: a 1-D a is [1, k] and a
+     * 1-D b is [k, 1], the added dim dropped from the result; under {@link Autocast} the operands
+     * and the result are rounded to its dtype.
+     */
+    static Tensor matmul(Tensor a, Tensor b) {
+        a.requireFloat("matmul");
+        b.requireFloatOrFrozen16("matmul");
+        if (a.dim() == 0 || b.dim() == 0) {
+            throw new TesseraException("matmul: both operands need at least one dimension, got "
+                    + Shapes.str(a.shape()) + " and " + Shapes.str(b.shape()));
+        }
+        if (a.dim() == 1) {
+            return matmul(a.unsqueeze(0), b).squeeze(-2);
+        }
+        if (b.dim() == 1) {
+            return matmul(a, b.unsqueeze(1)).squeeze(-1);
+        }
+        if (Autocast.current() != null) {
+            Tensor b16 = b.dtype() == Autocast.current() ? b : Autocast.round(b);
+            return Autocast.round(forward(Autocast.round(a), b16));
+        }
+        return forward(a, b);
+    }
+
     /** a [..., m, k] · b [..., k, n] → [..., m, n]; both at least 2-D. */
     static Tensor forward(Tensor a, Tensor b) {
         int[] as = a.shape(), bs = b.shape();
@@ -28,14 +53,13 @@ final class Matmul {
                 out = batched(a, b, batch, m, n, k, outShape);
             }
         }
-        return Tensor.recordResult(out, "matmul", g -> {
-            Node node = out.node();
+        return Autograd.record("matmul", out, g -> {
             Tensor ga = null, gb = null;
-            if (node.needs(0)) {
+            if (Autograd.needsGrad(a)) {
                 // dA = dC · Bᵀ
                 ga = g.matmul(b.transpose(-1, -2)).sumTo(as);
             }
-            if (node.needs(1)) {
+            if (Autograd.needsGrad(b)) {
                 // dB = Aᵀ · dC, summed over the batch
                 gb = bs.length == 2
                         ? a.reshape(-1, k).t().matmul(g.reshape(-1, n))

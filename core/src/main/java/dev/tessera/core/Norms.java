@@ -1,5 +1,7 @@
 package dev.tessera.core;
 
+import static dev.tessera.core.Autograd.needsGrad;
+
 /** Fused layer norm and RMS norm over the last dimension. */
 final class Norms {
     private Norms() {}
@@ -17,11 +19,10 @@ final class Norms {
         Tensor mean = Tensor.empty(DType.F32, x.device(), rows);
         Tensor rstd = Tensor.empty(DType.F32, x.device(), rows);
         x.backend().layerNorm(xc, w, b, eps, y, mean, rstd, rows, c);
-        return Tensor.recordResult(y, "layer_norm", g -> {
-            Node node = y.node();
-            Tensor dx = node.needs(0) ? Tensor.empty(DType.F32, g.device(), xc.shape()) : null;
-            Tensor dw = node.needs(1) ? Tensor.empty(DType.F32, g.device(), c) : null;
-            Tensor db = node.needs(2) ? Tensor.empty(DType.F32, g.device(), c) : null;
+        return Autograd.record("layer_norm", y, g -> {
+            Tensor dx = needsGrad(xc) ? Tensor.empty(DType.F32, g.device(), xc.shape()) : null;
+            Tensor dw = needsGrad(w) ? Tensor.empty(DType.F32, g.device(), c) : null;
+            Tensor db = needsGrad(b) ? Tensor.empty(DType.F32, g.device(), c) : null;
             xc.backend().layerNormBackward(xc, w, mean, rstd, g.contiguous(), dx, dw, db, rows, c);
             return new Tensor[] {dx, dw, db};
         }, xc, w, b);
@@ -37,10 +38,9 @@ final class Norms {
         Tensor y = Tensor.empty(DType.F32, x.device(), x.shape());
         Tensor rstd = Tensor.empty(DType.F32, x.device(), rows);
         x.backend().rmsNorm(xc, w, eps, y, rstd, rows, c);
-        return Tensor.recordResult(y, "rms_norm", g -> {
-            Node node = y.node();
-            Tensor dx = node.needs(0) ? Tensor.empty(DType.F32, g.device(), xc.shape()) : null;
-            Tensor dw = node.needs(1) ? Tensor.empty(DType.F32, g.device(), c) : null;
+        return Autograd.record("rms_norm", y, g -> {
+            Tensor dx = needsGrad(xc) ? Tensor.empty(DType.F32, g.device(), xc.shape()) : null;
+            Tensor dw = needsGrad(w) ? Tensor.empty(DType.F32, g.device(), c) : null;
             xc.backend().rmsNormBackward(xc, w, rstd, g.contiguous(), dx, dw, rows, c);
             return new Tensor[] {dx, dw};
         }, xc, w);

@@ -179,7 +179,7 @@ public final class CpuBackend implements Backend {
         long n = x.numel();
         Parallel.forRange(n, GRAIN, (from, to) -> {
             long i = from;
-            if (op == UnaryOp.GELU_TANH || op == UnaryOp.MUL_SCALAR || op == UnaryOp.ADD_SCALAR || op == UnaryOp.SILU) {
+            if (Elements.VECTOR_GRADIENTS.contains(op)) {
                 for (; i + L <= to; i += L) {
                     FloatVector v = FloatVector.fromMemorySegment(F, xs, xo + i * 4, NATIVE);
                     FloatVector g = FloatVector.fromMemorySegment(F, gs, go + i * 4, NATIVE);

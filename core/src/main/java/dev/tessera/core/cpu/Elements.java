@@ -5,6 +5,8 @@ import dev.tessera.core.Backend.UnaryOp;
 import dev.tessera.core.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.EnumSet;
+import java.util.Set;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -137,7 +139,10 @@ final class Elements {
         };
     }
 
-    /** dy * op'(x) for the ops on the hot path of training. */
+    /** The ops whose gradient has a vector form ({@link #unaryGradVector}); the others use {@link #unaryDerivative}. */
+    static final Set<UnaryOp> VECTOR_GRADIENTS = EnumSet.of(UnaryOp.GELU_TANH, UnaryOp.SILU, UnaryOp.MUL_SCALAR, UnaryOp.ADD_SCALAR);
+
+    /** dy * op'(x) for the ops on the hot path of training, {@link #VECTOR_GRADIENTS}. */
     static FloatVector unaryGradVector(UnaryOp op, FloatVector x, FloatVector dy, float p1) {
         return switch (op) {
             case GELU_TANH -> dy.mul(CpuBackend.geluDerivativeVector(x));
