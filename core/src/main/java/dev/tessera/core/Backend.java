@@ -48,6 +48,16 @@ public interface Backend {
         return new HostPageTiers(pageBytes, slots, slowDir);
     }
 
+    /**
+     * Floating-point operations (2·m·n·k per product) of every matrix product issued to this
+     * backend since start, or -1 when the backend does not count them. Matrix products are
+     * nearly all of a training step's arithmetic, so counted FLOPs over the step time is the
+     * step's achieved GFLOP/s.
+     */
+    default long matmulFlops() {
+        return -1;
+    }
+
     /** dst[i] = cast(src[i]) over dst's shape; src is a view broadcast to dst's shape, dst any strides. */
     void copy(Tensor src, Tensor dst);
 

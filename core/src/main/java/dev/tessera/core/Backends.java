@@ -1,6 +1,7 @@
 package dev.tessera.core;
 
 import dev.tessera.core.cpu.CpuBackend;
+import dev.tessera.core.cpu.FmaPeak;
 import dev.tessera.core.cpu.Parallel;
 import java.util.Map;
 import java.util.ServiceLoader;
@@ -25,6 +26,14 @@ public final class Backends {
     /** Worker threads of the CPU backend (all cores unless {@link #setCpuThreads} said otherwise). */
     public static int cpuThreads() {
         return Parallel.threads();
+    }
+
+    /**
+     * The CPU's measured F32 FMA throughput in GFLOP/s on all worker threads (an FMA counts 2):
+     * the ceiling benchmarks report their share of. Measured on first use (about half a second).
+     */
+    public static double cpuPeakGflops() {
+        return FmaPeak.gflops();
     }
 
     /** Sizes the CPU backend's worker pool (the CLI's {@code --threads}). */

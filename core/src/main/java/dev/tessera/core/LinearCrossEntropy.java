@@ -3,13 +3,27 @@ package dev.tessera.core;
 /**
  * Fused linear + cross entropy (Liger's / Unsloth's): the mean cross entropy of
  * {@code logits = x · Wᵀ} computed a chunk of rows at a time, so the {@code [N, V]} logits and
- * their gradient never exist whole; backward recomputes each chunk's logits. Each row's loss and
- * gradient is computed exactly as by {@code x.matmul(w.t()).crossEntropy(targets)}, and the mean
- * is summed in the same order, so the loss is the same number.
+ * their gradient never exist whole. Each row's loss is computed exactly as by
+ * {@code x.matmul(w.t()).crossEntropy(targets)}, and the mean is summed in the same order, so the
+ * loss is the same number.
+ *
+ * <p>When a gradient will be wanted (grad mode on and x or W trainable), the forward pass also
+ * computes the gradients for an upstream gradient of 1 while each chunk's logits are at hand, and
+ * backward only scales them by the upstream gradient. Recomputing the logits in backward instead
+ * cost one more pass of the largest matrix product in a language model (a sixth of a GPT-2 LoRA
+ * step's FLOPs). The gradients then differ from the unchunked ones by the rounding of that one
+ * scaling (relative 1e-7), and are bitwise theirs when the upstream gradient is 1.
  */
 final class LinearCrossEntropy {
-    /** Logit floats per chunk (16 MiB): a 32k vocabulary gives 131 rows, a 152k one 27. */
+    /** Logit floats per chunk (16 MiB): a 32k vocabulary gives 131 rows, a 152k one 27 ... */
     static final long CHUNK_FLOATS = 1L << 22;
+    /**
+     * ... but at least this many rows: every chunk's product packs all of W (V x C, 154 MB for
+     * GPT-2's head), and packing is only cheap next to the arithmetic when it is shared by a few
+     * hundred rows. With 83-row chunks the head's products spent about as long packing W as
+     * multiplying.
+     */
+    static final int MIN_CHUNK_ROWS = 256;
 
     private LinearCrossEntropy() {}
 
@@ -25,7 +39,8 @@ final class LinearCrossEntropy {
             throw new TesseraException("linearCrossEntropy: targets must be I64, got " + targets.dtype());
         }
         int rows = x.size(0), c = x.size(1), v = w.size(0);
-        int chunk = chunkRows > 0 ? chunkRows : (int) Math.max(1, Math.min(rows, CHUNK_FLOATS / Math.max(1, v)));
+        int chunk = chunkRows > 0 ? chunkRows
+                : (int) Math.max(1, Math.min(rows, Math.max(MIN_CHUNK_ROWS, CHUNK_FLOATS / Math.max(1, v))));
         Tensor xc = x.contiguous();
         Tensor t = targets.contiguous();
         int count = 0;
@@ -37,6 +52,13 @@ final class LinearCrossEntropy {
                 count++;
             }
         }
+        boolean wantDx = Autograd.isGradEnabled() && x.requiresGrad();
+        boolean wantDw = Autograd.isGradEnabled() && w.requiresGrad();
+        // gradients for an upstream gradient of 1, unowned by the chunk scopes (the node owns them)
+        Tensor dx = wantDx ? Tensor.empty(DType.F32, x.device(), rows, c) : null;
+        Tensor dw = wantDw ? Tensor.empty(DType.F32, x.device(), v, c) : null;
+        Tensor wc = dx == null ? null : w.dtype() == DType.F32 || w.device().isCpu() ? w.contiguous() : w.cast(DType.F32);
+        float scale = 1f / count;
         Tensor perRow = Tensor.empty(DType.F32, x.device(), rows);
         Tensor lse = Tensor.empty(DType.F32, x.device(), rows);
         Tensor wt = w.t();
@@ -44,9 +66,22 @@ final class LinearCrossEntropy {
             for (int r0 = 0; r0 < rows; r0 += chunk) {
                 int rc = Math.min(chunk, rows - r0);
                 try (var scope = Scope.open()) {
-                    Tensor logits = Matmul.gemm2d(xc.narrow(0, r0, rc), wt); // (rc, V)
-                    x.backend().crossEntropy(logits, t.narrow(0, r0, rc), ignoreIndex, perRow.narrow(0, r0, rc),
-                            lse.narrow(0, r0, rc), rc, v);
+                    Tensor xr = xc.narrow(0, r0, rc);
+                    Tensor tr = t.narrow(0, r0, rc);
+                    Tensor logits = Matmul.gemm2d(xr, wt); // (rc, V)
+                    x.backend().crossEntropy(logits, tr, ignoreIndex, perRow.narrow(0, r0, rc), lse.narrow(0, r0, rc), rc, v);
+                    if (dx != null || dw != null) {
+                        Tensor dlogits = Tensor.empty(DType.F32, x.device(), rc, v);
+                        x.backend().crossEntropyBackward(logits, tr, lse.narrow(0, r0, rc), ignoreIndex, scale, dlogits, rc, v);
+                        if (dx != null) {
+                            // dx rows (rc, C) = dlogits (rc, V) · W (V, C)
+                            x.backend().gemm(false, false, 1, rc, c, v, dlogits, v, 0, wc, c, 0, 0f, dx.narrow(0, r0, rc), c, 0);
+                        }
+                        if (dw != null) {
+                            // dW (V, C) += dlogitsᵀ (V, rc) · x rows (rc, C)
+                            x.backend().gemm(true, false, 1, v, c, rc, dlogits, v, 0, xr, c, 0, r0 == 0 ? 0f : 1f, dw, c, 0);
+                        }
+                    }
                 }
             }
         }
@@ -55,31 +90,16 @@ final class LinearCrossEntropy {
             sum += f;
         }
         Tensor loss = Tensor.full((float) (sum / count), DType.F32, x.device()); // NaN when all are ignored, as PyTorch
-        int labelled = count;
         return Autograd.record("linear_cross_entropy", loss, g -> {
-            float scale = g.item() / labelled;
-            Tensor dx = Autograd.needsGrad(xc) ? Tensor.empty(DType.F32, x.device(), rows, c) : null;
-            Tensor dw = Autograd.needsGrad(w) ? Tensor.empty(DType.F32, x.device(), v, c) : null;
-            Tensor wc = dx == null ? null : w.dtype() == DType.F32 || w.device().isCpu() ? w.contiguous() : w.cast(DType.F32);
-            for (int r0 = 0; r0 < rows; r0 += chunk) {
-                int rc = Math.min(chunk, rows - r0);
-                try (var scope = Scope.open()) {
-                    Tensor xr = xc.narrow(0, r0, rc);
-                    Tensor logits = Matmul.gemm2d(xr, wt);
-                    Tensor dlogits = Tensor.empty(DType.F32, x.device(), rc, v);
-                    x.backend().crossEntropyBackward(logits, t.narrow(0, r0, rc), lse.narrow(0, r0, rc), ignoreIndex, scale,
-                            dlogits, rc, v);
-                    if (dx != null) {
-                        // dx rows (rc, C) = dlogits (rc, V) · W (V, C)
-                        x.backend().gemm(false, false, 1, rc, c, v, dlogits, v, 0, wc, c, 0, 0f, dx.narrow(0, r0, rc), c, 0);
-                    }
-                    if (dw != null) {
-                        // dW (V, C) += dlogitsᵀ (V, rc) · x rows (rc, C)
-                        x.backend().gemm(true, false, 1, v, c, rc, dlogits, v, 0, xr, c, 0, r0 == 0 ? 0f : 1f, dw, c, 0);
-                    }
-                }
-            }
-            return new Tensor[] {dx, dw, null};
+            float upstream = g.item();
+            Tensor gx = Autograd.needsGrad(xc) ? scaled(dx, upstream) : null;
+            Tensor gw = Autograd.needsGrad(w) ? scaled(dw, upstream) : null;
+            return new Tensor[] {gx, gw, null};
         }, xc, w, t);
+    }
+
+    /** The precomputed gradient times the upstream gradient (itself when that is 1). */
+    private static Tensor scaled(Tensor gradient, float upstream) {
+        return upstream == 1f ? gradient : gradient.mul(upstream);
     }
 }

@@ -38,6 +38,40 @@ class LinearCrossEntropyTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {5, 0})
+    void anUpstreamGradientOtherThanOneScalesTheGradients(int chunkRows) {
+        // the trainer weights each micro-batch's loss (loss * tokens / all tokens) before backward
+        try (var scope = Scope.open()) {
+            Rng rng = new Rng(9);
+            Tensor t = targets(rng);
+            Tensor x1 = rng.randn(N, C).requiresGrad(true), w1 = rng.randn(V, C).mul(0.3f).requiresGrad(true);
+            Tensor x2 = x1.detach().copy().requiresGrad(true), w2 = w1.detach().copy().requiresGrad(true);
+
+            x1.matmul(w1.t()).crossEntropy(t).mul(0.37f).backward();
+            LinearCrossEntropy.forward(x2, w2, t, -100, chunkRows).mul(0.37f).backward();
+
+            assertTrue(Close.maxRelativeToScale(x1.grad().toFloatArray(), x2.grad().toFloatArray()) <= 1e-6, "dx");
+            assertTrue(Close.maxRelativeToScale(w1.grad().toFloatArray(), w2.grad().toFloatArray()) <= 1e-6, "dw");
+        }
+    }
+
+    @Test
+    void withoutGradModeNoGradientIsComputed() {
+        try (var scope = Scope.open()) {
+            Rng rng = new Rng(13);
+            Tensor t = targets(rng);
+            Tensor x = rng.randn(N, C).requiresGrad(true), w = rng.randn(V, C).requiresGrad(true);
+            long before = OpStats.gemmCalls();
+            Tensor loss;
+            try (var ng = Autograd.noGrad()) {
+                loss = LinearCrossEntropy.forward(x, w, t, -100, 10);
+            }
+            assertEquals(4, OpStats.gemmCalls() - before, "one logits product per chunk of 10 rows, nothing else");
+            assertTrue(Float.isFinite(loss.item()));
+        }
+    }
+
     @Test
     void aFrozenBf16WeightGivesWhatItsF32WideningGives() {
         try (var scope = Scope.open()) {

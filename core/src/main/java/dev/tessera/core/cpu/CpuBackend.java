@@ -10,6 +10,7 @@ import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.LongAdder;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -23,15 +24,17 @@ import jdk.incubator.vector.VectorSpecies;
 public final class CpuBackend implements Backend {
     static final VectorSpecies<Float> F = VectorWidth.FLOATS;
     static final int L = F.length();
-    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ValueLayout.OfLong LL = ValueLayout.JAVA_LONG_UNALIGNED;
-    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    static final ValueLayout.OfLong LL = ValueLayout.JAVA_LONG_UNALIGNED;
+    static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     /** Elements per parallel task below which a loop stays on the calling thread. */
-    private static final int GRAIN = 1 << 15;
+    static final int GRAIN = 1 << 15;
     private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
     private static final float GELU_C = 0.044715f;
 
     private final CachingAllocator allocator = new CachingAllocator();
+    /** 2·m·n·k of every matrix product issued, for achieved GFLOP/s ({@code bench train}). */
+    private final LongAdder matmulFlops = new LongAdder();
 
     @Override
     public Device device() {
@@ -63,12 +66,17 @@ public final class CpuBackend implements Backend {
         allocator.resetPeak();
     }
 
+    @Override
+    public long matmulFlops() {
+        return matmulFlops.sum();
+    }
+
     /** The allocator (for memory statistics). */
     public CachingAllocator allocator() {
         return allocator;
     }
 
-    private static MemorySegment seg(Tensor t) {
+    static MemorySegment seg(Tensor t) {
         return t.storage().segment();
     }
 
@@ -301,6 +309,7 @@ public final class CpuBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                      Tensor a, long lda, long strideA, Tensor b, long ldb, long strideB,
                      float beta, Tensor c, long ldc, long strideC) {
+        matmulFlops.add(2L * batch * m * n * k);
         if (b.dtype() != DType.F32) {
             GemmMixed.gemmBatched(batch, transA, transB, m, n, k, seg(a), a.offset(), lda, strideA,
                     seg(b), b.dtype(), b.offset(), ldb, strideB, beta, seg(c), c.offset(), ldc, strideC);
@@ -314,220 +323,42 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void softmax(Tensor x, Tensor out, int rows, int n, boolean log) {
-        MemorySegment xs = seg(x), os = seg(out);
-        long xo = x.offset() * 4, oo = out.offset() * 4;
-        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
-            for (long r = from; r < to; r++) {
-                Rows.softmax(xs, xo + r * n * 4, os, oo + r * n * 4, n, log);
-            }
-        });
+        CpuRowOps.softmax(x, out, rows, n, log);
     }
 
     @Override
     public void softmaxBackward(Tensor y, Tensor dy, Tensor dx, int rows, int n, boolean log) {
-        MemorySegment ys = seg(y), gs = seg(dy), ds = seg(dx);
-        long yo = y.offset() * 4, go = dy.offset() * 4, dso = dx.offset() * 4;
-        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
-            for (long r = from; r < to; r++) {
-                long off = r * n * 4;
-                if (log) {
-                    // dx = dy - exp(y) * sum(dy)
-                    float s = Rows.sum(gs, go + off, n);
-                    for (int i = 0; i < n; i++) {
-                        float yi = ys.get(FL, yo + off + i * 4L);
-                        ds.set(FL, dso + off + i * 4L, gs.get(FL, go + off + i * 4L) - (float) Math.exp(yi) * s);
-                    }
-                } else {
-                    // dx = y * (dy - sum(dy * y))
-                    float dot = Rows.dot(gs, go + off, ys, yo + off, n);
-                    for (int i = 0; i < n; i++) {
-                        float yi = ys.get(FL, yo + off + i * 4L);
-                        ds.set(FL, dso + off + i * 4L, yi * (gs.get(FL, go + off + i * 4L) - dot));
-                    }
-                }
-            }
-        });
+        CpuRowOps.softmaxBackward(y, dy, dx, rows, n, log);
     }
 
     @Override
     public void layerNorm(Tensor x, Tensor w, Tensor b, float eps, Tensor y, Tensor mean, Tensor rstd, int rows, int n) {
-        MemorySegment xs = seg(x), ys = seg(y), ms = seg(mean), rs = seg(rstd);
-        MemorySegment wsg = w == null ? null : seg(w), bsg = b == null ? null : seg(b);
-        long xo = x.offset() * 4, yo = y.offset() * 4, wo = w == null ? 0 : w.offset() * 4, bo = b == null ? 0 : b.offset() * 4;
-        long mo = mean.offset() * 4, ro = rstd.offset() * 4;
-        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
-            for (long r = from; r < to; r++) {
-                long off = r * n * 4;
-                float mu = Rows.sum(xs, xo + off, n) / n;
-                float var = Rows.sumSquaredDiff(xs, xo + off, n, mu) / n;
-                float rs1 = (float) (1 / Math.sqrt(var + eps));
-                ms.set(FL, mo + r * 4, mu);
-                rs.set(FL, ro + r * 4, rs1);
-                for (int i = 0; i < n; i++) {
-                    float v = (xs.get(FL, xo + off + i * 4L) - mu) * rs1;
-                    if (wsg != null) {
-                        v *= wsg.get(FL, wo + i * 4L);
-                    }
-                    if (bsg != null) {
-                        v += bsg.get(FL, bo + i * 4L);
-                    }
-                    ys.set(FL, yo + off + i * 4L, v);
-                }
-            }
-        });
+        CpuRowOps.layerNorm(x, w, b, eps, y, mean, rstd, rows, n);
     }
 
     @Override
-    public void layerNormBackward(Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dy,
-                                  Tensor dx, Tensor dw, Tensor db, int rows, int n) {
-        MemorySegment xs = seg(x), ms = seg(mean), rs = seg(rstd), gs = seg(dy);
-        MemorySegment wsg = w == null ? null : seg(w), dxs = dx == null ? null : seg(dx);
-        long xo = x.offset() * 4, mo = mean.offset() * 4, ro = rstd.offset() * 4, go = dy.offset() * 4;
-        long wo = w == null ? 0 : w.offset() * 4, dxo = dx == null ? 0 : dx.offset() * 4;
-        int chunks = Math.max(1, Math.min(Parallel.threads(), rows));
-        float[][] dwPart = new float[chunks][dw == null ? 0 : n];
-        float[][] dbPart = new float[chunks][db == null ? 0 : n];
-        Parallel.forRange(chunks, 1, (c0, c1) -> {
-            for (long c = c0; c < c1; c++) {
-                long r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
-                float[] dwp = dwPart[(int) c], dbp = dbPart[(int) c];
-                for (long r = r0; r < r1; r++) {
-                    long off = r * n * 4;
-                    float mu = ms.get(FL, mo + r * 4), rs1 = rs.get(FL, ro + r * 4);
-                    float sumG = 0, sumGX = 0;
-                    for (int i = 0; i < n; i++) {
-                        float xhat = (xs.get(FL, xo + off + i * 4L) - mu) * rs1;
-                        float g = gs.get(FL, go + off + i * 4L);
-                        float gw = wsg == null ? g : g * wsg.get(FL, wo + i * 4L);
-                        sumG += gw;
-                        sumGX += gw * xhat;
-                        if (dw != null) {
-                            dwp[i] += g * xhat;
-                        }
-                        if (db != null) {
-                            dbp[i] += g;
-                        }
-                    }
-                    if (dxs != null) {
-                        float meanG = sumG / n, meanGX = sumGX / n;
-                        for (int i = 0; i < n; i++) {
-                            float xhat = (xs.get(FL, xo + off + i * 4L) - mu) * rs1;
-                            float g = gs.get(FL, go + off + i * 4L);
-                            float gw = wsg == null ? g : g * wsg.get(FL, wo + i * 4L);
-                            dxs.set(FL, dxo + off + i * 4L, rs1 * (gw - meanG - xhat * meanGX));
-                        }
-                    }
-                }
-            }
-        });
-        if (dw != null) {
-            Rows.writeSum(dwPart, seg(dw), dw.offset() * 4, n);
-        }
-        if (db != null) {
-            Rows.writeSum(dbPart, seg(db), db.offset() * 4, n);
-        }
+    public void layerNormBackward(Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dy, Tensor dx, Tensor dw, Tensor db, int rows, int n) {
+        CpuRowOps.layerNormBackward(x, w, mean, rstd, dy, dx, dw, db, rows, n);
     }
 
     @Override
     public void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd, int rows, int n) {
-        MemorySegment xs = seg(x), ys = seg(y), rs = seg(rstd);
-        MemorySegment wsg = w == null ? null : seg(w);
-        long xo = x.offset() * 4, yo = y.offset() * 4, ro = rstd.offset() * 4, wo = w == null ? 0 : w.offset() * 4;
-        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
-            for (long r = from; r < to; r++) {
-                long off = r * n * 4;
-                float ms1 = Rows.dot(xs, xo + off, xs, xo + off, n) / n;
-                float rs1 = (float) (1 / Math.sqrt(ms1 + eps));
-                rs.set(FL, ro + r * 4, rs1);
-                for (int i = 0; i < n; i++) {
-                    float v = xs.get(FL, xo + off + i * 4L) * rs1;
-                    if (wsg != null) {
-                        v *= wsg.get(FL, wo + i * 4L);
-                    }
-                    ys.set(FL, yo + off + i * 4L, v);
-                }
-            }
-        });
+        CpuRowOps.rmsNorm(x, w, eps, y, rstd, rows, n);
     }
 
     @Override
     public void rmsNormBackward(Tensor x, Tensor w, Tensor rstd, Tensor dy, Tensor dx, Tensor dw, int rows, int n) {
-        MemorySegment xs = seg(x), rs = seg(rstd), gs = seg(dy);
-        MemorySegment wsg = w == null ? null : seg(w), dxs = dx == null ? null : seg(dx);
-        long xo = x.offset() * 4, ro = rstd.offset() * 4, go = dy.offset() * 4;
-        long wo = w == null ? 0 : w.offset() * 4, dxo = dx == null ? 0 : dx.offset() * 4;
-        int chunks = Math.max(1, Math.min(Parallel.threads(), rows));
-        float[][] dwPart = new float[chunks][dw == null ? 0 : n];
-        Parallel.forRange(chunks, 1, (c0, c1) -> {
-            for (long c = c0; c < c1; c++) {
-                long r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks;
-                float[] dwp = dwPart[(int) c];
-                for (long r = r0; r < r1; r++) {
-                    long off = r * n * 4;
-                    float rs1 = rs.get(FL, ro + r * 4);
-                    float sumGX = 0;
-                    for (int i = 0; i < n; i++) {
-                        float xhat = xs.get(FL, xo + off + i * 4L) * rs1;
-                        float g = gs.get(FL, go + off + i * 4L);
-                        float gw = wsg == null ? g : g * wsg.get(FL, wo + i * 4L);
-                        sumGX += gw * xhat;
-                        if (dw != null) {
-                            dwp[i] += g * xhat;
-                        }
-                    }
-                    if (dxs != null) {
-                        float meanGX = sumGX / n;
-                        for (int i = 0; i < n; i++) {
-                            float xhat = xs.get(FL, xo + off + i * 4L) * rs1;
-                            float g = gs.get(FL, go + off + i * 4L);
-                            float gw = wsg == null ? g : g * wsg.get(FL, wo + i * 4L);
-                            dxs.set(FL, dxo + off + i * 4L, rs1 * (gw - xhat * meanGX));
-                        }
-                    }
-                }
-            }
-        });
-        if (dw != null) {
-            Rows.writeSum(dwPart, seg(dw), dw.offset() * 4, n);
-        }
+        CpuRowOps.rmsNormBackward(x, w, rstd, dy, dx, dw, rows, n);
     }
 
     @Override
     public void crossEntropy(Tensor logits, Tensor targets, long ignoreIndex, Tensor loss, Tensor lse, int rows, int n) {
-        MemorySegment xs = seg(logits), ts = seg(targets), ls = seg(loss), es = seg(lse);
-        long xo = logits.offset() * 4, to0 = targets.offset() * 8, lo = loss.offset() * 4, eo = lse.offset() * 4;
-        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
-            for (long r = from; r < to; r++) {
-                long off = xo + r * n * 4;
-                float logSumExp = Rows.logSumExp(xs, off, n);
-                es.set(FL, eo + r * 4, logSumExp);
-                long t = ts.get(LL, to0 + r * 8);
-                if (t != ignoreIndex && (t < 0 || t >= n)) {
-                    throw new TesseraException("crossEntropy: target " + t + " out of range for " + n + " classes");
-                }
-                ls.set(FL, lo + r * 4, t == ignoreIndex ? 0f : logSumExp - xs.get(FL, off + t * 4));
-            }
-        });
+        CpuRowOps.crossEntropy(logits, targets, ignoreIndex, loss, lse, rows, n);
     }
 
     @Override
-    public void crossEntropyBackward(Tensor logits, Tensor targets, Tensor lse, long ignoreIndex, float scale,
-                                     Tensor dlogits, int rows, int n) {
-        MemorySegment xs = seg(logits), ts = seg(targets), es = seg(lse), ds = seg(dlogits);
-        long xo = logits.offset() * 4, to0 = targets.offset() * 8, eo = lse.offset() * 4, dso = dlogits.offset() * 4;
-        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(n, 1)), (from, to) -> {
-            for (long r = from; r < to; r++) {
-                long off = r * n * 4;
-                long t = ts.get(LL, to0 + r * 8);
-                if (t == ignoreIndex) {
-                    ds.asSlice(dso + off, n * 4L).fill((byte) 0);
-                    continue;
-                }
-                float shift = es.get(FL, eo + r * 4);
-                Rows.expShiftScale(xs, xo + off, ds, dso + off, n, shift, scale);
-                ds.set(FL, dso + off + t * 4, ds.get(FL, dso + off + t * 4) - scale);
-            }
-        });
+    public void crossEntropyBackward(Tensor logits, Tensor targets, Tensor lse, long ignoreIndex, float scale, Tensor dlogits, int rows, int n) {
+        CpuRowOps.crossEntropyBackward(logits, targets, lse, ignoreIndex, scale, dlogits, rows, n);
     }
 
     // ------------------------------------------------------------------ indexing
@@ -595,181 +426,39 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    // ------------------------------------------------------------------ optimizer and quantized weights
+
     @Override
-    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
-                      double weightDecay, long step) {
-        MemorySegment ps = seg(param), gs = seg(grad), ms = seg(m), vs = seg(v);
-        long po = param.offset() * 4, go = grad.offset() * 4, mo = m.offset() * 4, vo = v.offset() * 4;
-        // scalars are computed in double and rounded once, as PyTorch does with Python floats
-        float decay = (float) (1 - lr * weightDecay);
-        float w1 = (float) (1 - beta1), b2 = (float) beta2, w2 = (float) (1 - beta2), epsF = (float) eps;
-        float negStepSize = (float) -(lr / (1 - Math.pow(beta1, step)));
-        float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
-        Parallel.forRange(param.numel(), GRAIN, (from, to) ->
-                adamwRange(ps, po, gs, go, ms, mo, vs, vo, from, to, decay, w1, b2, w2, epsF, negStepSize, bc2Sqrt));
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps, double weightDecay, long step) {
+        CpuQuantOps.adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
     }
-
-    /**
-     * The AdamW update of elements [from, to) (offsets in bytes). Vector lanes and the scalar
-     * tail compute the same float operations in the same order, so where the range is split
-     * never changes a result.
-     */
-    private static void adamwRange(MemorySegment ps, long po, MemorySegment gs, long go, MemorySegment ms, long mo,
-                                   MemorySegment vs, long vo, long from, long to, float decay, float w1, float b2,
-                                   float w2, float epsF, float negStepSize, float bc2Sqrt) {
-        long i = from;
-        for (; i + L <= to; i += L) {
-            long o = i * 4;
-            FloatVector p = FloatVector.fromMemorySegment(F, ps, po + o, NATIVE).mul(decay);
-            FloatVector g = FloatVector.fromMemorySegment(F, gs, go + o, NATIVE);
-            FloatVector mv = FloatVector.fromMemorySegment(F, ms, mo + o, NATIVE);
-            mv = mv.add(g.sub(mv).mul(w1));                       // torch.lerp with weight < 0.5
-            FloatVector vv = FloatVector.fromMemorySegment(F, vs, vo + o, NATIVE).mul(b2).add(g.mul(w2).mul(g));
-            FloatVector denom = vv.sqrt().div(bc2Sqrt).add(epsF);
-            p = p.add(mv.mul(negStepSize).div(denom));             // addcdiv: (value * m) / denom
-            mv.intoMemorySegment(ms, mo + o, NATIVE);
-            vv.intoMemorySegment(vs, vo + o, NATIVE);
-            p.intoMemorySegment(ps, po + o, NATIVE);
-        }
-        for (; i < to; i++) {
-            long o = i * 4;
-            float p = ps.get(FL, po + o) * decay;
-            float g = gs.get(FL, go + o);
-            float mv = ms.get(FL, mo + o);
-            mv = mv + w1 * (g - mv);
-            float vv = vs.get(FL, vo + o) * b2 + w2 * g * g;
-            float denom = (float) Math.sqrt(vv) / bc2Sqrt + epsF;
-            p = p + negStepSize * mv / denom;
-            ms.set(FL, mo + o, mv);
-            vs.set(FL, vo + o, vv);
-            ps.set(FL, po + o, p);
-        }
-    }
-
-    // ------------------------------------------------------------------ quantized weights and state
 
     @Override
     public void dequantize4bit(Packed4Bit w, DType rounding, Tensor out) {
-        if (out.numel() != w.numel() || !out.isContiguous()) {
-            throw new TesseraException("dequantize4bit: output must be contiguous with " + w.numel() + " elements");
-        }
-        if (out.dtype() != DType.F32 && out.dtype() != DType.BF16) {
-            throw new TesseraException("dequantize4bit: output must be F32 or BF16, got " + out.dtype());
-        }
-        if (out.dtype() == DType.BF16 && rounding != DType.F32) {
-            throw new TesseraException("dequantize4bit: a BF16 output takes F32 rounding, got " + rounding);
-        }
-        if (rounding == DType.F32) {
-            // whole blocks at a time, each block's table scaled once
-            float[] absmax = BlockScales.of(w).toArray(w.blocks());
-            float[] code = floats(w.code());
-            MemorySegment packed = w.packed().dataSegment(), o = out.dataSegment();
-            int bs = w.blocksize();
-            long n = w.numel();
-            boolean bf16 = out.dtype() == DType.BF16;
-            Parallel.forRange(absmax.length, Math.max(1, (1 << 16) / bs), (from, to) -> {
-                if (bf16) {
-                    Dequant4Vector.toBf16(packed, absmax, code, bs, n, from, to, o);
-                } else {
-                    Dequant4Vector.toF32(packed, absmax, code, bs, n, from, to, o);
-                }
-            });
-            return;
-        }
-        Matmul4Bit.dequantize(weight(w, rounding), out.dataSegment());
+        CpuQuantOps.dequantize4bit(w, rounding, out);
     }
 
     @Override
     public void matmul4bit(Packed4Bit w, DType rounding, boolean inputGradient, Tensor x, int m, Tensor y) {
-        long xCols = inputGradient ? w.rows() : w.cols(), yCols = inputGradient ? w.cols() : w.rows();
-        if (x.numel() != m * xCols || y.numel() != m * yCols || x.dtype() != DType.F32 || y.dtype() != DType.F32) {
-            throw new TesseraException("matmul4bit: x must be F32 [" + m + ", " + xCols + "] and y F32 [" + m + ", "
-                    + yCols + "], got " + x.dtype() + " " + x.numel() + " and " + y.dtype() + " " + y.numel() + " elements");
-        }
-        Matmul4Bit.Weight weight = weight(w, rounding);
-        if (inputGradient) {
-            Matmul4Bit.backward(weight, x.dataSegment(), m, y.dataSegment());
-        } else {
-            Matmul4Bit.forward(weight, x.dataSegment(), m, y.dataSegment());
-        }
-    }
-
-    private static Matmul4Bit.Weight weight(Packed4Bit w, DType rounding) {
-        return new Matmul4Bit.Weight(w.packed().dataSegment(), BlockScales.of(w), floats(w.code()), w.blocksize(),
-                w.rows(), w.cols(), rounding);
-    }
-
-    private static float[] floats(Tensor t) {
-        return t.dataSegment().toArray(ValueLayout.JAVA_FLOAT);
+        matmulFlops.add(2L * m * w.rows() * w.cols());
+        CpuQuantOps.matmul4bit(w, rounding, inputGradient, x, m, y);
     }
 
     @Override
     public void quantize8bit(Tensor x, Tensor map, int blocksize, Tensor codes, Tensor absmax) {
-        long n = x.numel();
-        long blocks = check8bit(n, blocksize, codes, absmax, map);
-        float[] table = floats(map);
-        MemorySegment xs = seg(x), cs = seg(codes), as = seg(absmax);
-        long xo = x.offset() * 4, co = codes.offset(), ao = absmax.offset() * 4;
-        Parallel.forRange(blocks, Math.max(1, GRAIN / blocksize), (from, to) ->
-                Blockwise8.quantize(xs, xo, n, table, blocksize, cs, co, as, ao, from, to));
+        CpuQuantOps.quantize8bit(x, map, blocksize, codes, absmax);
     }
 
     @Override
     public void dequantize8bit(Tensor codes, Tensor absmax, Tensor map, int blocksize, Tensor out) {
-        long n = out.numel();
-        long blocks = check8bit(n, blocksize, codes, absmax, map);
-        float[] table = floats(map);
-        MemorySegment cs = seg(codes), as = seg(absmax), os = seg(out);
-        long co = codes.offset(), ao = absmax.offset() * 4, oo = out.offset() * 4;
-        Parallel.forRange(blocks, Math.max(1, GRAIN / blocksize), (from, to) ->
-                Blockwise8.dequantize(cs, co, as, ao, table, blocksize, n, os, oo, from, to));
-    }
-
-    private static long check8bit(long n, int blocksize, Tensor codes, Tensor absmax, Tensor map) {
-        if (blocksize < 1) {
-            throw new TesseraException("8-bit codes: blocksize must be positive, got " + blocksize);
-        }
-        long blocks = (n + blocksize - 1) / blocksize;
-        if (codes.numel() != n || codes.dtype() != DType.U8 || absmax.numel() != blocks || absmax.dtype() != DType.F32
-                || map.numel() != 256 || map.dtype() != DType.F32) {
-            throw new TesseraException("8-bit codes: " + n + " values need U8 codes [" + n + "], F32 absmax [" + blocks
-                    + "] and an F32 map [256], got " + codes.dtype() + " [" + codes.numel() + "], " + absmax.dtype()
-                    + " [" + absmax.numel() + "], " + map.dtype() + " [" + map.numel() + "]");
-        }
-        return blocks;
+        CpuQuantOps.dequantize8bit(codes, absmax, map, blocksize, out);
     }
 
     @Override
-    public void adamw8bit(Tensor param, Tensor grad, Tensor mCodes, Tensor mAbsmax, Tensor vCodes, Tensor vAbsmax,
-                          Tensor signedMap, Tensor unsignedMap, int blocksize, double lr, double beta1, double beta2,
-                          double eps, double weightDecay, long step) {
-        long n = param.numel();
-        long blocks = check8bit(n, blocksize, mCodes, mAbsmax, signedMap);
-        check8bit(n, blocksize, vCodes, vAbsmax, unsignedMap);
-        float[] signed = floats(signedMap), unsigned = floats(unsignedMap);
-        MemorySegment ps = seg(param), gs = seg(grad), mc = seg(mCodes), ma = seg(mAbsmax), vc = seg(vCodes), va = seg(vAbsmax);
-        long po = param.offset() * 4, go = grad.offset() * 4, mco = mCodes.offset(), mao = mAbsmax.offset() * 4;
-        long vco = vCodes.offset(), vao = vAbsmax.offset() * 4;
-        // the same scalars as adamw, so the F32 part of the step is bitwise adamw's
-        float decay = (float) (1 - lr * weightDecay);
-        float w1 = (float) (1 - beta1), b2 = (float) beta2, w2 = (float) (1 - beta2), epsF = (float) eps;
-        float negStepSize = (float) -(lr / (1 - Math.pow(beta1, step)));
-        float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
-        Parallel.forRange(blocks, Math.max(1, GRAIN / blocksize), (from, to) -> {
-            // one block of m and v at a time in F32, at block-relative offsets
-            MemorySegment m = MemorySegment.ofArray(new float[blocksize]), v = MemorySegment.ofArray(new float[blocksize]);
-            for (long b = from; b < to; b++) {
-                long start = b * blocksize, len = Math.min(n, start + blocksize) - start;
-                long shift = -start * 4;
-                Blockwise8.dequantize(mc, mco, ma, mao, signed, blocksize, n, m, shift, b, b + 1);
-                Blockwise8.dequantize(vc, vco, va, vao, unsigned, blocksize, n, v, shift, b, b + 1);
-                adamwRange(ps, po + start * 4, gs, go + start * 4, m, 0, v, 0, 0, len,
-                        decay, w1, b2, w2, epsF, negStepSize, bc2Sqrt);
-                Blockwise8.quantize(m, shift, n, signed, blocksize, mc, mco, ma, mao, b, b + 1);
-                Blockwise8.quantize(v, shift, n, unsigned, blocksize, vc, vco, va, vao, b, b + 1);
-            }
-        });
+    public void adamw8bit(Tensor param, Tensor grad, Tensor mCodes, Tensor mAbsmax, Tensor vCodes, Tensor vAbsmax, Tensor signedMap, Tensor unsignedMap, int blocksize, double lr, double beta1, double beta2, double eps, double weightDecay, long step) {
+        CpuQuantOps.adamw8bit(param, grad, mCodes, mAbsmax, vCodes, vAbsmax, signedMap, unsignedMap, blocksize, lr, beta1, beta2, eps, weightDecay, step);
     }
+
 
     static float geluScalar(float x) {
         float inner = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);

@@ -14,54 +14,20 @@ final class Strided {
         void row(long[] offsets, int length, long[] rowStrides);
     }
 
+    /** The iteration space after merging dimensions: sizes {@code shape[0..rank)} and each operand's strides. */
+    private record Collapsed(int[] shape, long[][] strides, int rank) {}
+
     static void forEachRow(int[] shape, long[][] strides, long[] offsets, RowVisitor visitor) {
-        int ops = strides.length;
-        // collapse dims: merge i-1 into i when every operand has stride[i-1] == stride[i]*shape[i]
-        int rank = shape.length;
-        int[] sh = new int[Math.max(rank, 1)];
-        long[][] st = new long[ops][Math.max(rank, 1)];
-        int r = 0;
-        if (rank == 0) {
-            sh[0] = 1;
-            r = 1;
-        }
-        for (int d = 0; d < rank; d++) {
-            if (shape[d] == 1) {
-                continue;
-            }
-            if (r > 0) {
-                boolean merge = true;
-                for (int o = 0; o < ops; o++) {
-                    if (st[o][r - 1] != strides[o][d] * shape[d]) {
-                        merge = false;
-                        break;
-                    }
-                }
-                if (merge) {
-                    sh[r - 1] *= shape[d];
-                    for (int o = 0; o < ops; o++) {
-                        st[o][r - 1] = strides[o][d];
-                    }
-                    continue;
-                }
-            }
-            sh[r] = shape[d];
-            for (int o = 0; o < ops; o++) {
-                st[o][r] = strides[o][d];
-            }
-            r++;
-        }
-        for (int d = 0; d < rank; d++) {
-            if (shape[d] == 0) {
+        for (int size : shape) {
+            if (size == 0) {
                 return;
             }
         }
-        if (r == 0) { // all sizes 1
-            sh[0] = 1;
-            r = 1;
-        }
-        final int rr = r;
-        final int len = sh[rr - 1];
+        Collapsed c = collapse(shape, strides);
+        int ops = strides.length, rr = c.rank();
+        int[] sh = c.shape();
+        long[][] st = c.strides();
+        int len = sh[rr - 1];
         long rows = 1;
         for (int d = 0; d < rr - 1; d++) {
             rows *= sh[d];
@@ -96,5 +62,47 @@ final class Strided {
                 }
             }
         });
+    }
+
+    /**
+     * Drops size-1 dimensions and merges dimension d into the one before it when every operand
+     * has stride[d-1] == stride[d]*shape[d]; at least one dimension remains (size 1 for a scalar).
+     */
+    private static Collapsed collapse(int[] shape, long[][] strides) {
+        int ops = strides.length, rank = shape.length;
+        int[] sh = new int[Math.max(rank, 1)];
+        long[][] st = new long[ops][Math.max(rank, 1)];
+        int r = 0;
+        for (int d = 0; d < rank; d++) {
+            if (shape[d] == 1) {
+                continue;
+            }
+            if (r > 0 && mergeable(st, r - 1, strides, d, shape[d])) {
+                sh[r - 1] *= shape[d];
+                for (int o = 0; o < ops; o++) {
+                    st[o][r - 1] = strides[o][d];
+                }
+                continue;
+            }
+            sh[r] = shape[d];
+            for (int o = 0; o < ops; o++) {
+                st[o][r] = strides[o][d];
+            }
+            r++;
+        }
+        if (r == 0) { // a scalar, or all sizes 1
+            sh[0] = 1;
+            r = 1;
+        }
+        return new Collapsed(sh, st, r);
+    }
+
+    private static boolean mergeable(long[][] merged, int last, long[][] strides, int d, int size) {
+        for (int o = 0; o < strides.length; o++) {
+            if (merged[o][last] != strides[o][d] * size) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,20 +48,25 @@ public final class GemmBenchmark {
 
     private GemmBenchmark() {}
 
-    /**
-     * GFLOP/s of the CPU backend's {@code gemm(transA, transB, 1, m, n, k, ...)}; see
-     * {@link #measureGflops(Device, int, int, int, boolean, boolean, int)}.
-     */
+    /** One measurement: GFLOP/s at the median, fastest and slowest timed call, and how long warm-up took. */
+    public record Result(double gflops, double fastest, double slowest, int warmupCalls, double warmupSeconds) {}
+
+    /** Median GFLOP/s of the CPU backend's {@code gemm(transA, transB, 1, m, n, k, ...)}; see {@link #measure}. */
     public static double measureGflops(int m, int n, int k, boolean transA, boolean transB, int repeat) {
-        return measureGflops(Device.CPU, m, n, k, transA, transB, repeat);
+        return measure(Device.CPU, m, n, k, transA, transB, repeat).gflops();
     }
 
     /**
-     * GFLOP/s of {@code device}'s backend {@code gemm(transA, transB, 1, m, n, k, ...)} on random
-     * data with tight leading dimensions: 2*m*n*k over the median of {@code repeat} timed calls
-     * after warm-up, each timed call ended by a device synchronisation.
+     * Times {@code device}'s backend {@code gemm(transA, transB, 1, m, n, k, ...)} on random data
+     * with tight leading dimensions, each call ended by a device synchronisation: 2*m*n*k over
+     * the median (and the fastest and slowest) of {@code repeat} timed calls.
+     *
+     * <p>Warm-up runs until the timings are stable, because the Vector API is only fast once C2
+     * has compiled the micro-kernel and the packing loops (the first calls run interpreted, 5 to
+     * 10 times slower): calls repeat until the median of the last five is within 3% of the
+     * median of the five before, after at least 0.5 s, and for at most 20 s.
      */
-    public static double measureGflops(Device device, int m, int n, int k, boolean transA, boolean transB, int repeat) {
+    public static Result measure(Device device, int m, int n, int k, boolean transA, boolean transB, int repeat) {
         if (m < 1 || n < 1 || k < 1 || repeat < 1) {
             throw new IllegalArgumentException("gemm benchmark needs m, n, k, repeat >= 1, got m=" + m
                     + " n=" + n + " k=" + k + " repeat=" + repeat);
@@ -77,23 +82,42 @@ public final class GemmBenchmark {
                 backend.synchronize();
             };
             double flops = 2.0 * m * n * k;
-            // Warm up for at least 3 calls and 1 s: the Vector API is only fast once C2 has
-            // compiled the kernel and the packing loops (the first call runs interpreted).
-            long warmEnd = System.nanoTime() + 1_000_000_000L;
-            for (int i = 0; i < 3 || System.nanoTime() < warmEnd; i++) {
-                call.run();
+            long start = System.nanoTime();
+            List<Double> warm = new ArrayList<>();
+            while (true) {
+                warm.add(time(call));
+                double elapsed = (System.nanoTime() - start) * 1e-9;
+                int w = warm.size();
+                if (elapsed > 20) {
+                    break;
+                }
+                if (w >= 10 && elapsed >= 0.5) {
+                    double last = median(warm.subList(w - 5, w)), before = median(warm.subList(w - 10, w - 5));
+                    if (Math.abs(last - before) <= 0.03 * before) {
+                        break;
+                    }
+                }
             }
-            double[] seconds = new double[repeat];
+            double warmupSeconds = (System.nanoTime() - start) * 1e-9;
+            List<Double> seconds = new ArrayList<>();
             for (int r = 0; r < repeat; r++) {
-                long t0 = System.nanoTime();
-                call.run();
-                seconds[r] = (System.nanoTime() - t0) * 1e-9;
+                seconds.add(time(call));
             }
-            Arrays.sort(seconds);
-            double median = repeat % 2 == 1 ? seconds[repeat / 2]
-                    : 0.5 * (seconds[repeat / 2 - 1] + seconds[repeat / 2]);
-            return flops / median / 1e9;
+            return new Result(flops / median(seconds) / 1e9, flops / Collections.min(seconds) / 1e9,
+                    flops / Collections.max(seconds) / 1e9, warm.size(), warmupSeconds);
         }
+    }
+
+    private static double time(Runnable call) {
+        long t0 = System.nanoTime();
+        call.run();
+        return (System.nanoTime() - t0) * 1e-9;
+    }
+
+    private static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
     }
 
     private static Tensor random(Device device, long count, long seed) {

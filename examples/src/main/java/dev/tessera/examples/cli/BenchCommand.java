@@ -1,9 +1,11 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.Backends;
 import dev.tessera.core.Device;
 import dev.tessera.examples.Tessera.UsageException;
 import dev.tessera.examples.bench.GemmBenchmark;
 import dev.tessera.examples.bench.Linear4bitBenchmark;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,7 +20,9 @@ public final class BenchCommand implements Runnable {
         throw new UsageException("bench needs a subcommand: gemm or train (see 'tessera bench --help')");
     }
 
-    @Command(name = "gemm", mixinStandardHelpOptions = true, description = "Time C = A·B in F32; prints {\"m\",\"n\",\"k\",\"gflops\"} (median of the repeats).")
+    @Command(name = "gemm", mixinStandardHelpOptions = true, description = {"Time C = A·B in F32 after a warm-up that runs until timings are stable; one JSON line:",
+            "gflops (median of the repeats), gflops_min/max (slowest/fastest repeat), the warm-up, and on the CPU",
+            "peak_gflops (this machine's measured FMA throughput on the same threads) with gemm_share_of_peak."})
     public static final class Gemm implements Callable<Integer> {
         @Mixin
         CommonOptions common;
@@ -53,8 +57,16 @@ public final class BenchCommand implements Runnable {
             if ((long) m * k + (long) k * n + (long) m * n > 1L << 31) {
                 throw new UsageException("matrices too large for one benchmark (over 2^31 floats in all)");
             }
-            double gflops = GemmBenchmark.measureGflops(device, m, n, k, transA, transB, repeat);
-            System.out.printf("{\"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.3f}%n", m, n, k, gflops);
+            GemmBenchmark.Result r = GemmBenchmark.measure(device, m, n, k, transA, transB, repeat);
+            String peak = "";
+            if (device.isCpu()) {
+                double p = Backends.cpuPeakGflops();
+                peak = String.format(Locale.ROOT, ", \"peak_gflops\": %.1f, \"gemm_share_of_peak\": %.3f", p, r.gflops() / p);
+            }
+            System.out.printf(Locale.ROOT, "{\"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.3f, \"gflops_min\": %.3f, "
+                    + "\"gflops_max\": %.3f, \"repeats\": %d, \"warmup_calls\": %d, \"warmup_s\": %.2f, \"threads\": %d%s}%n",
+                    m, n, k, r.gflops(), r.slowest(), r.fastest(), repeat, r.warmupCalls(), r.warmupSeconds(),
+                    Backends.cpuThreads(), peak);
             return 0;
         }
     }

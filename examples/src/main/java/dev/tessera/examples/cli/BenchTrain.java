@@ -1,5 +1,8 @@
 package dev.tessera.examples.cli;
 
+import dev.tessera.core.Backend;
+import dev.tessera.core.Backends;
+import dev.tessera.core.CachingAllocator;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
 import dev.tessera.core.Rng;
@@ -68,45 +71,32 @@ public final class BenchTrain implements Callable<Integer> {
     @Mixin
     TorchDtypeOption torchDtype;
 
+    /** The model being timed: what is trained (the base, or its PEFT wrapper) and its loss. */
+    private record Timed(CausalLM base, Module trained, BiFunction<Tensor, Tensor, Tensor> loss) {}
+
     @Override
     public Integer call() {
         Device device = common.device();
         if (batchSize < 1 || seqLen < 2 || steps < 1 || warmup < 0 || r < 1) {
             throw new UsageException("need --batch-size >= 1, --seq-len >= 2, --steps >= 1, --warmup >= 0, --r >= 1");
         }
-        CausalLM base = switch (method) {
-            case "full" -> ModelFolders.load(model);
-            case "qlora" -> ModelFolders.loadIn4bit(model, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null), torchDtype.dtype());
-            case "lora" -> ModelFolders.loadFrozen(model, torchDtype.dtype());
-            default -> throw new UsageException("--method: expected full, lora or qlora, got '" + method + "'");
-        };
-        base.setGradientCheckpointing(gradientCheckpointing);
-        if (seqLen > base.config().maxPositions()) {
-            throw new UsageException("--seq-len " + seqLen + " exceeds the model's " + base.config().maxPositions() + " positions");
-        }
-        Module trained;
-        BiFunction<Tensor, Tensor, Tensor> loss;
-        switch (method) {
-            case "full" -> {
-                base.requiresGrad(true);
-                trained = base;
-                loss = base::loss;
-            }
-            case "lora", "qlora" -> {
-                LoraConfig c = LoraConfig.defaults().withR(r).withLoraAlpha(2.0 * r);
-                PeftModel peft = PeftModel.of(base, targetModules == null ? c : c.withTargetModules(targetModules.toArray(String[]::new)));
-                trained = peft;
-                loss = peft::loss;
-            }
-            default -> throw new UsageException("--method: expected full, lora or qlora, got '" + method + "'");
-        }
-        trained.to(device);
-        trained.train(true);
-        AdamW opt = new AdamW(ParamGroup.all(trained.trainableParameters(), 0.0), 1e-4);
+        Timed timed = load();
+        timed.trained().to(device);
+        timed.trained().train(true);
+        AdamW opt = new AdamW(ParamGroup.all(timed.trained().trainableParameters(), 0.0), 1e-4);
         Rng rng = new Rng(seed);
-        int vocab = base.config().vocabSize();
+        int vocab = timed.base().config().vocabSize();
+        BiFunction<Tensor, Tensor, Tensor> loss = timed.loss();
         double[] times = new double[steps];
+        Backend backend = Backends.of(device);
+        CachingAllocator allocator = Backends.cpuAllocator();
+        long flops0 = 0, hits0 = 0, misses0 = 0;
         for (int s = -warmup; s < steps; s++) {
+            if (s == 0) {
+                flops0 = backend.matmulFlops();
+                hits0 = allocator.hits();
+                misses0 = allocator.misses();
+            }
             long t0 = System.nanoTime();
             try (var scope = Scope.open()) {
                 Tensor ids = rng.randint(vocab, batchSize, seqLen).to(device);
@@ -124,9 +114,53 @@ public final class BenchTrain implements Callable<Integer> {
         double[] sorted = times.clone();
         Arrays.sort(sorted);
         double median = steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2;
-        System.out.printf(Locale.ROOT, "{\"method\": \"%s\", \"median_step_s\": %.6f, \"tokens_per_s\": %.1f, \"peak_rss_bytes\": %d, "
-                + "\"peak_live_bytes\": %d, \"steps\": %d}%n",
-                method, median, batchSize * (double) seqLen / median, MemoryUsage.peakRssBytes(), MemoryUsage.peakLiveBytes(), steps);
+        String extra = counters(device, backend, allocator, steps, median, flops0, hits0, misses0);
+        System.out.printf(Locale.ROOT, "{\"method\": \"%s\", \"median_step_s\": %.6f, \"min_step_s\": %.6f, \"max_step_s\": %.6f, "
+                + "\"tokens_per_s\": %.1f, \"peak_rss_bytes\": %d, \"peak_live_bytes\": %d, \"steps\": %d, \"warmup\": %d%s}%n",
+                method, median, sorted[0], sorted[steps - 1], batchSize * (double) seqLen / median,
+                MemoryUsage.peakRssBytes(), MemoryUsage.peakLiveBytes(), steps, warmup, extra);
         return 0;
+    }
+
+    private Timed load() {
+        CausalLM base = switch (method) {
+            case "full" -> ModelFolders.load(model);
+            case "qlora" -> ModelFolders.loadIn4bit(model, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null), torchDtype.dtype());
+            case "lora" -> ModelFolders.loadFrozen(model, torchDtype.dtype());
+            default -> throw new UsageException("--method: expected full, lora or qlora, got '" + method + "'");
+        };
+        base.setGradientCheckpointing(gradientCheckpointing);
+        if (seqLen > base.config().maxPositions()) {
+            throw new UsageException("--seq-len " + seqLen + " exceeds the model's " + base.config().maxPositions() + " positions");
+        }
+        if (method.equals("full")) {
+            base.requiresGrad(true);
+            return new Timed(base, base, base::loss);
+        }
+        LoraConfig c = LoraConfig.defaults().withR(r).withLoraAlpha(2.0 * r);
+        PeftModel peft = PeftModel.of(base, targetModules == null ? c : c.withTargetModules(targetModules.toArray(String[]::new)));
+        return new Timed(base, peft, peft::loss);
+    }
+
+    /** The step's achieved GFLOP/s (and share of the CPU's FMA peak) and the allocator's hit rate, as extra JSON fields. */
+    private static String counters(Device device, Backend backend, CachingAllocator allocator, int steps, double median,
+                                   long flops0, long hits0, long misses0) {
+        StringBuilder extra = new StringBuilder();
+        long flops = backend.matmulFlops() - flops0;
+        if (backend.matmulFlops() >= 0) {
+            double gflops = flops / (double) steps / median / 1e9;
+            extra.append(String.format(Locale.ROOT, ", \"matmul_gflop_per_step\": %.2f, \"achieved_gflops\": %.1f",
+                    flops / (double) steps / 1e9, gflops));
+            if (device.isCpu()) {
+                double peak = Backends.cpuPeakGflops();
+                extra.append(String.format(Locale.ROOT, ", \"peak_gflops\": %.1f, \"share_of_peak\": %.3f", peak, gflops / peak));
+            }
+        }
+        if (device.isCpu()) {
+            long hits = allocator.hits() - hits0, misses = allocator.misses() - misses0;
+            extra.append(String.format(Locale.ROOT, ", \"allocator_hit_rate\": %.4f",
+                    hits + misses == 0 ? 1.0 : hits / (double) (hits + misses)));
+        }
+        return extra.toString();
     }
 }
