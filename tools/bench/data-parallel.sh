@@ -4,7 +4,8 @@
 #                                                  # data parallelism): bitwise equality and speed ratio
 #   tools/bench/data-parallel.sh ranks             # 2 ranks x batch B/2 against 1 process x batch B:
 #                                                  # step time and all-reduce time per step
-# Model: a random GPT-2 (n_embd 256, 4 layers, 3.3M parameters) made by tools/bench/MakeGpt2.java.
+# Model: a random GPT-2 (n_embd EMBD=256, LAYERS=4: 3.3M parameters) made by tools/bench/MakeGpt2.java;
+# EMBD=768 LAYERS=6 makes steps long enough (about 0.3 s) that JVM start-up and JIT stay out of the ratio.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -14,9 +15,10 @@ STEPS="${STEPS:-30}"
 JAVA="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
 mkdir -p "$WORK"
 ./tessera --version >/dev/null   # builds this tree if needed
-MODEL="$WORK/gpt2-256x4"
+EMBD="${EMBD:-256}"; LAYERS="${LAYERS:-4}"
+MODEL="$WORK/gpt2-${EMBD}x${LAYERS}"
 [[ -f "$MODEL/model.safetensors" ]] || "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-  -cp "examples/target/lib/*" tools/bench/MakeGpt2.java "$MODEL" 256 4 nn/src/test/resources/fixtures/gpt2-tiny-bpe 2>/dev/null
+  -cp "examples/target/lib/*" tools/bench/MakeGpt2.java "$MODEL" "$EMBD" "$LAYERS" nn/src/test/resources/fixtures/gpt2-tiny-bpe 2>/dev/null
 
 # seconds per step: the median over the logged intervals after the first (JIT warm-up)
 step_seconds() {
