@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
+import dev.tessera.nn.models.CausalLM;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -50,6 +51,31 @@ final class MethodTraining {
             assertArrayEquals(peft.logits(ids).toFloatArray(), back.logits(ids).toFloatArray());
         } finally {
             back.release();
+        }
+    }
+
+    /** Loads the adapter fixture over its base and checks it survives {@link #roundTripsBitExact}. */
+    static void fixtureRoundTripsBitExact(String base, String fixture, Path dir) {
+        PeftModel peft = PeftModel.load(PeftFixtures.base(base), PeftFixtures.dir(fixture));
+        try {
+            roundTripsBitExact(peft, base, dir);
+        } finally {
+            peft.release();
+        }
+    }
+
+    /** A freshly initialised adapter of {@code config} leaves the base model's logits bit-identical. */
+    static void freshAdapterLeavesLogitsBitIdentical(String base, PeftConfig config) {
+        CausalLM model = PeftFixtures.base(base);
+        float[] before;
+        try (var scope = Scope.open()) {
+            before = model.logits(PeftFixtures.batch()[0]).toFloatArray();
+        }
+        PeftModel peft = PeftModel.of(model, config);
+        try {
+            assertArrayEquals(before, logits(peft));
+        } finally {
+            peft.release();
         }
     }
 

@@ -67,8 +67,6 @@ class PrefixTuningTest {
 
     @Test
     void saveAndLoadRoundTrip(@TempDir Path dir) {
-        PeftModel peft = PeftModel.load(PeftFixtures.base("llama-tiny"), PeftFixtures.dir("peft-llama-prefix"));
-        MethodTraining.roundTripsBitExact(peft, "llama-tiny", dir);
-        peft.release();
+        MethodTraining.fixtureRoundTripsBitExact("llama-tiny", "peft-llama-prefix", dir);
     }
 }

@@ -57,8 +57,6 @@ class PromptTuningTest {
 
     @Test
     void saveAndLoadRoundTrip(@TempDir Path dir) {
-        PeftModel peft = PeftModel.load(PeftFixtures.base("gpt2-tiny"), PeftFixtures.dir("peft-gpt2-prompt"));
-        MethodTraining.roundTripsBitExact(peft, "gpt2-tiny", dir);
-        peft.release();
+        MethodTraining.fixtureRoundTripsBitExact("gpt2-tiny", "peft-gpt2-prompt", dir);
     }
 }
