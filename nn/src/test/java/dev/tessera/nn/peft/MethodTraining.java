@@ -39,6 +39,16 @@ final class MethodTraining {
         trainable.forEach((k, v) -> assertFalse(Arrays.equals(trainableBefore.get(k), v.toFloatArray()), k + " must change"));
     }
 
+    /** {@link #trainingChangesOnlyItsOwnParameters} for a fresh adapter of {@code config} on the fixture {@code base}. */
+    static void trainingChangesOnlyItsOwnParameters(String base, PeftConfig config, Predicate<String> own) {
+        PeftModel peft = PeftModel.of(PeftFixtures.base(base), config);
+        try {
+            trainingChangesOnlyItsOwnParameters(peft, own);
+        } finally {
+            peft.release();
+        }
+    }
+
     /** Saves, loads into a fresh base, and checks tensors and logits are identical. */
     static void roundTripsBitExact(PeftModel peft, String base, Path dir) {
         Tensor ids = PeftFixtures.batch()[0];

@@ -50,9 +50,8 @@ class PromptTuningTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny"})
     void trainingChangesOnlyThePromptEmbeddings(String base) {
-        PeftModel peft = PeftModel.of(PeftFixtures.base(base), PromptTuningConfig.of(4).withSampleVocabInit());
-        MethodTraining.trainingChangesOnlyItsOwnParameters(peft, k -> k.equals("prompt_encoder.default.embedding.weight"));
-        peft.release();
+        MethodTraining.trainingChangesOnlyItsOwnParameters(base, PromptTuningConfig.of(4).withSampleVocabInit(),
+                k -> k.equals("prompt_encoder.default.embedding.weight"));
     }
 
     @Test
