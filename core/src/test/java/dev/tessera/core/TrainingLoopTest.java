@@ -54,6 +54,21 @@ class TrainingLoopTest {
     }
 
     /** Two-layer MLP classifier: x [N, D] -> logits [N, K]. */
+    /** Random inputs {@code x [rows, d]}, random classes {@code y [rows]} of {@code k}, and a fresh MLP to fit them. */
+    record Classification(Tensor x, Tensor y, Mlp mlp) {
+        /** Draws x, then y, then the MLP's weights from one generator seeded {@code seed}. */
+        static Classification random(long seed, int rows, int d, int h, int k) {
+            Rng rng = new Rng(seed);
+            Tensor x = rng.randn(rows, d);
+            Tensor y = rng.randint(k, rows);
+            return new Classification(x, y, new Mlp(rng, d, h, k));
+        }
+
+        Tensor loss() {
+            return mlp.forward(x).crossEntropy(y);
+        }
+    }
+
     static final class Mlp {
         final Tensor w1, b1, w2, b2;
 
@@ -75,11 +90,8 @@ class TrainingLoopTest {
 
     @Test
     void mlpDrivesLossBelowFivePercentOfStartIn200Steps() {
-        Rng rng = new Rng(0);
-        Tensor x = rng.randn(32, 10);
-        Tensor y = rng.randint(4, 32);
-        Mlp mlp = new Mlp(rng, 10, 64, 4);
-        assertLossFallsBelowFivePercentOfStartIn200Steps(mlp.params(), () -> mlp.forward(x).crossEntropy(y));
+        Classification task = Classification.random(0, 32, 10, 64, 4);
+        assertLossFallsBelowFivePercentOfStartIn200Steps(task.mlp().params(), task::loss);
     }
 
     /** 200 AdamW steps (lr 1e-2, no weight decay) on {@code loss}; the last loss must be under 5% of the first. */
@@ -168,15 +180,12 @@ class TrainingLoopTest {
 
     @Test
     void hundredStepLoopReturnsToItsStartingBytes() {
-        Rng rng = new Rng(2);
-        Tensor x = rng.randn(16, 8);
-        Tensor y = rng.randint(3, 16);
-        Mlp mlp = new Mlp(rng, 8, 32, 3);
-        AdamW opt = new AdamW(mlp.params(), 1e-2f, 0.01f);
+        Classification task = Classification.random(2, 16, 8, 32, 3);
+        AdamW opt = new AdamW(task.mlp().params(), 1e-2f, 0.01f);
         long afterFirst = -1;
         for (int step = 0; step < 100; step++) {
             try (var scope = Scope.open()) {
-                mlp.forward(x).crossEntropy(y).backward();
+                task.loss().backward();
                 opt.step();
             }
             long live = Backends.cpu().liveBytes();

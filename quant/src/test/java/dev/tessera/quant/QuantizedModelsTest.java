@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,8 +48,7 @@ class QuantizedModelsTest {
 
     @Test
     void quantizingGpt2ReplacesEveryConv1DButNotTheTiedHead() {
-        CausalLM model = CausalLM.load(GPT2);
-        try {
+        withModel(GPT2, model -> {
             List<String> done = QuantizedModels.quantize(model, nf4(DType.F32));
             assertEquals(List.of("transformer.h.0.attn.c_attn", "transformer.h.0.attn.c_proj", "transformer.h.0.mlp.c_fc",
                     "transformer.h.0.mlp.c_proj", "transformer.h.1.attn.c_attn", "transformer.h.1.attn.c_proj",
@@ -58,35 +58,27 @@ class QuantizedModelsTest {
             Linear4bit cAttn = (Linear4bit) model.getSubmodule("transformer.h.0.attn.c_attn");
             assertArrayEquals(new long[] {96, 32}, cAttn.quantState().shape()); // Conv1D [32, 96] quantized as [out, in]
             assertEquals(0, model.namedModules().values().stream().filter(m -> m instanceof Conv1D).count());
-        } finally {
-            model.release();
-        }
+        });
     }
 
     @Test
     void llamaKeepsItsUntiedHeadAndQuantizesEveryProjection() {
-        CausalLM model = CausalLM.load(LLAMA);
-        try {
+        withModel(LLAMA, model -> {
             List<String> done = QuantizedModels.quantize(model, nf4(DType.F32));
             assertEquals(14, done.size()); // 2 layers x (q, k, v, o, gate, up, down)
             assertInstanceOf(Linear.class, model.getSubmodule("lm_head"));
-        } finally {
-            model.release();
-        }
+        });
     }
 
     @Test
     void skipModulesMatchAsTransformersDoes() {
-        CausalLM model = CausalLM.load(GPT2);
-        try {
+        withModel(GPT2, model -> {
             BitsAndBytesConfig cfg = new BitsAndBytesConfig(QuantType.FP4, 64, false, DType.F32, List.of("lm_head", "mlp.c_proj"));
             List<String> done = QuantizedModels.quantize(model, cfg);
             assertFalse(done.contains("transformer.h.0.mlp.c_proj"));
             assertTrue(done.contains("transformer.h.0.attn.c_proj"));
             assertInstanceOf(Conv1D.class, model.getSubmodule("transformer.h.1.mlp.c_proj"));
-        } finally {
-            model.release();
-        }
+        });
         assertTrue(QuantizedModels.skipped("transformer.h.3.attn.c_attn", List.of("transformer\\.h\\.[0-3]\\.")));
         assertFalse(QuantizedModels.skipped("transformer.h.4.attn.c_attn", List.of("transformer\\.h\\.[0-3]\\.")));
     }
@@ -95,13 +87,10 @@ class QuantizedModelsTest {
     void gpt2QuantizeSaveLoadSaveIsBitExact() throws IOException {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
-        CausalLM model = CausalLM.load(GPT2);
-        try {
+        withModel(GPT2, model -> {
             QuantizedModels.quantize(model, nf4(DType.F32));
             QuantizedModels.save(model, a);
-        } finally {
-            model.release();
-        }
+        });
         CausalLM loaded = QuantizedModels.load(a);
         try {
             assertEquals(8, QuantizedModels.quantizedLayers(loaded).size());
@@ -245,15 +234,22 @@ class QuantizedModelsTest {
         }
     }
 
-    /** Loads the model in {@code modelDir}, quantizes it in memory with {@code config} and saves it to {@code out}. */
-    static void quantizeInMemoryAndSave(Path modelDir, Path out, BitsAndBytesConfig config) {
-        CausalLM model = CausalLM.load(modelDir);
+    /** Loads the model in {@code dir}, runs {@code use}, and releases the model. */
+    static void withModel(Path dir, Consumer<CausalLM> use) {
+        CausalLM model = CausalLM.load(dir);
         try {
-            QuantizedModels.quantize(model, config);
-            QuantizedModels.save(model, out, config);
+            use.accept(model);
         } finally {
             model.release();
         }
+    }
+
+    /** Loads the model in {@code modelDir}, quantizes it in memory with {@code config} and saves it to {@code out}. */
+    static void quantizeInMemoryAndSave(Path modelDir, Path out, BitsAndBytesConfig config) {
+        withModel(modelDir, model -> {
+            QuantizedModels.quantize(model, config);
+            QuantizedModels.save(model, out, config);
+        });
     }
 
     @Test
@@ -313,12 +309,9 @@ class QuantizedModelsTest {
 
     @Test
     void savingAModelWithoutFourBitLayersIsRefused() {
-        CausalLM model = CausalLM.load(GPT2);
-        try {
+        withModel(GPT2, model -> {
             assertThrows(TesseraException.class, () -> QuantizedModels.save(model, tmp.resolve("x")));
-        } finally {
-            model.release();
-        }
+        });
     }
 
     /** Same file names, same bytes. */
