@@ -13,53 +13,17 @@ import dev.tessera.core.TesseraException;
  * Tensor w = cAttn.weight();           // [3C, C] view of the stored [C, 3C]
  * }</pre>
  */
-public final class Conv1D extends Module implements LinearLayer {
-    private final Tensor weight; // [in, out]
-    private final Tensor bias;   // [out]
-
+public final class Conv1D extends DenseLinear {
     /** Weight {@code [in, out]} from {@code source} (filled by {@code weightInit} when fresh), bias zeros. */
     public Conv1D(ParameterSource source, int in, int out, Init weightInit) {
         if (in <= 0 || out <= 0) {
             throw new TesseraException("Conv1D: sizes must be positive, got in=" + in + " out=" + out);
         }
-        this.weight = addParameter("weight", source.tensor("weight", new int[] {in, out}, weightInit));
-        this.bias = addParameter("bias", source.tensor("bias", new int[] {out}, Init.zeros()));
-    }
-
-    // x (..., in) -> (..., out)
-    @Override
-    public Tensor forward(Tensor x) {
-        return LinearOp.forward(x, weight, bias, false);
-    }
-
-    @Override
-    public int inFeatures() {
-        return weight.size(0);
-    }
-
-    @Override
-    public int outFeatures() {
-        return weight.size(1);
-    }
-
-    /** The weight as {@code [out, in]}: a transposed view of the stored {@code [in, out]} tensor. */
-    @Override
-    public Tensor weight() {
-        return weight.t();
+        super(source.tensor("weight", new int[] {in, out}, weightInit), source.tensor("bias", new int[] {out}, Init.zeros()), false);
     }
 
     /** The stored weight, {@code [in, out]} as in the checkpoint. */
     public Tensor storedWeight() {
         return weight;
-    }
-
-    @Override
-    public Tensor bias() {
-        return bias;
-    }
-
-    @Override
-    protected String extraRepr() {
-        return "in=" + inFeatures() + ", out=" + outFeatures();
     }
 }

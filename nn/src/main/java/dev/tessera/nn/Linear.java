@@ -15,10 +15,7 @@ import java.util.Arrays;
  * Tensor y = proj.forward(x);                                // x [B, T, 768] -> [B, T, 3072]
  * }</pre>
  */
-public final class Linear extends Module implements LinearLayer {
-    private final Tensor weight;
-    private final Tensor bias;
-
+public final class Linear extends DenseLinear {
     /** PyTorch's default initialisation: weight and bias U(-1/sqrt(in), 1/sqrt(in)). */
     public Linear(int in, int out, boolean bias, Rng rng) {
         this(ParameterSource.random(rng), in, out, bias, Init.uniform(1 / Math.sqrt(in)), Init.uniform(1 / Math.sqrt(in)));
@@ -33,8 +30,7 @@ public final class Linear extends Module implements LinearLayer {
         if (in <= 0 || out <= 0) {
             throw new TesseraException("Linear: sizes must be positive, got in=" + in + " out=" + out);
         }
-        this.weight = addParameter("weight", source.tensor("weight", new int[] {out, in}, weightInit));
-        this.bias = bias ? addParameter("bias", source.tensor("bias", new int[] {out}, biasInit)) : null;
+        super(source.tensor("weight", new int[] {out, in}, weightInit), bias ? source.tensor("bias", new int[] {out}, biasInit) : null, true);
     }
 
     /** Wraps existing tensors (e.g. an output head tied to the embedding): weight {@code [out, in]}, bias {@code [out]} or null. */
@@ -43,38 +39,11 @@ public final class Linear extends Module implements LinearLayer {
             throw new TesseraException("Linear: expected weight [out, in] and bias [out], got " + Arrays.toString(weight.shape())
                     + (bias == null ? "" : " and " + Arrays.toString(bias.shape())));
         }
-        this.weight = addParameter("weight", weight);
-        this.bias = bias == null ? null : addParameter("bias", bias);
-    }
-
-    // x (..., in) -> (..., out)
-    @Override
-    public Tensor forward(Tensor x) {
-        return LinearOp.forward(x, weight, bias, true);
-    }
-
-    @Override
-    public int inFeatures() {
-        return weight.size(1);
-    }
-
-    @Override
-    public int outFeatures() {
-        return weight.size(0);
-    }
-
-    @Override
-    public Tensor weight() {
-        return weight;
-    }
-
-    @Override
-    public Tensor bias() {
-        return bias;
+        super(weight, bias, true);
     }
 
     @Override
     protected String extraRepr() {
-        return "in=" + inFeatures() + ", out=" + outFeatures() + ", bias=" + (bias != null);
+        return super.extraRepr() + ", bias=" + (bias != null);
     }
 }

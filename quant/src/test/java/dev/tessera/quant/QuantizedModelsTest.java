@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,8 +48,7 @@ class QuantizedModelsTest {
 
     @Test
     void quantizingGpt2ReplacesEveryConv1DButNotTheTiedHead() {
-        CausalLM model = CausalLM.load(GPT2);
-        try {
+        withModel(GPT2, model -> {
             List<String> done = QuantizedModels.quantize(model, nf4(DType.F32));
             assertEquals(List.of("transformer.h.0.attn.c_attn", "transformer.h.0.attn.c_proj", "transformer.h.0.mlp.c_fc",
                     "transformer.h.0.mlp.c_proj", "transformer.h.1.attn.c_attn", "transformer.h.1.attn.c_proj",
@@ -58,35 +58,27 @@ class QuantizedModelsTest {
             Linear4bit cAttn = (Linear4bit) model.getSubmodule("transformer.h.0.attn.c_attn");
             assertArrayEquals(new long[] {96, 32}, cAttn.quantState().shape()); // Conv1D [32, 96] quantized as [out, in]
             assertEquals(0, model.namedModules().values().stream().filter(m -> m instanceof Conv1D).count());
-        } finally {
-            model.release();
-        }
+        });
     }
 
     @Test
     void llamaKeepsItsUntiedHeadAndQuantizesEveryProjection() {
-        CausalLM model = CausalLM.load(LLAMA);
-        try {
+        withModel(LLAMA, model -> {
             List<String> done = QuantizedModels.quantize(model, nf4(DType.F32));
             assertEquals(14, done.size()); // 2 layers x (q, k, v, o, gate, up, down)
             assertInstanceOf(Linear.class, model.getSubmodule("lm_head"));
-        } finally {
-            model.release();
-        }
+        });
     }
 
     @Test
     void skipModulesMatchAsTransformersDoes() {
-        CausalLM model = CausalLM.load(GPT2);
-        try {
+        withModel(GPT2, model -> {
             BitsAndBytesConfig cfg = new BitsAndBytesConfig(QuantType.FP4, 64, false, DType.F32, List.of("lm_head", "mlp.c_proj"));
             List<String> done = QuantizedModels.quantize(model, cfg);
             assertFalse(done.contains("transformer.h.0.mlp.c_proj"));
             assertTrue(done.contains("transformer.h.0.attn.c_proj"));
             assertInstanceOf(Conv1D.class, model.getSubmodule("transformer.h.1.mlp.c_proj"));
-        } finally {
-            model.release();
-        }
+        });
         assertTrue(QuantizedModels.skipped("transformer.h.3.attn.c_attn", List.of("transformer\\.h\\.[0-3]\\.")));
         assertFalse(QuantizedModels.skipped("transformer.h.4.attn.c_attn", List.of("transformer\\.h\\.[0-3]\\.")));
     }
@@ -95,13 +87,10 @@ class QuantizedModelsTest {
     void gpt2QuantizeSaveLoadSaveIsBitExact() throws IOException {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
-        CausalLM model = CausalLM.load(GPT2);
-        try {
+        withModel(GPT2, model -> {
             QuantizedModels.quantize(model, nf4(DType.F32));
             QuantizedModels.save(model, a);
-        } finally {
-            model.release();
-        }
+        });
         CausalLM loaded = QuantizedModels.load(a);
         try {
             assertEquals(8, QuantizedModels.quantizedLayers(loaded).size());
@@ -117,13 +106,7 @@ class QuantizedModelsTest {
         Path a = tmp.resolve("a");
         Path b = tmp.resolve("b");
         BitsAndBytesConfig cfg = new BitsAndBytesConfig(QuantType.FP4, 32, false, DType.BF16, null);
-        CausalLM model = CausalLM.load(LLAMA);
-        try {
-            QuantizedModels.quantize(model, cfg);
-            QuantizedModels.save(model, a, cfg);
-        } finally {
-            model.release();
-        }
+        quantizeInMemoryAndSave(LLAMA, a, cfg);
         CausalLM loaded = QuantizedModels.load(a);
         try {
             Linear4bit q = (Linear4bit) loaded.getSubmodule("model.layers.0.self_attn.q_proj");
@@ -206,21 +189,13 @@ class QuantizedModelsTest {
     void quantizedLogitsEqualAPyTorchModelWithTheSameNf4Weights() {
         // tools/fixtures/quant_logits.py: NF4, blocksize 64, float32 absmax, every linear but lm_head
         for (Path dir : List.of(GPT2, LLAMA)) {
-            CausalLM model = CausalLM.load(dir);
-            try (var scope = Scope.open();
-                 SafeTensorsFile ref = SafeTensors.open(Path.of("src/test/resources/dev/tessera/quant/nf4-logits")
-                         .resolve(dir.getFileName() + ".safetensors"))) {
-                QuantizedModels.quantize(model, new BitsAndBytesConfig(QuantType.NF4, 64, false, DType.F32, null));
-                float[] got = model.logits(ref.load("input_ids")).toFloatArray();
-                float[] expected = ref.load("logits").toFloatArray();
-                double maxDiff = 0;
-                for (int i = 0; i < expected.length; i++) {
-                    maxDiff = Math.max(maxDiff, Math.abs(expected[i] - got[i]));
-                }
-                assertTrue(maxDiff < 1e-4, dir + ": max |diff| " + maxDiff);
-            } finally {
-                model.release();
+            float[][] gotExpected = quantizedAndReferenceLogits(dir, new BitsAndBytesConfig(QuantType.NF4, 64, false, DType.F32, null), "logits");
+            float[] got = gotExpected[0], expected = gotExpected[1];
+            double maxDiff = 0;
+            for (int i = 0; i < expected.length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(expected[i] - got[i]));
             }
+            assertTrue(maxDiff < 1e-4, dir + ": max |diff| " + maxDiff);
         }
     }
 
@@ -229,26 +204,52 @@ class QuantizedModelsTest {
         // Loose: these tiny random models (init range 0.2, width 32) lose a lot to 4 bits
         // (PyTorch's own NF4 round trip: cosine 0.978 for gpt2-tiny, 0.932 for llama-tiny).
         for (Path dir : List.of(GPT2, LLAMA)) {
-            CausalLM model = CausalLM.load(dir);
-            try (var scope = Scope.open();
-                 SafeTensorsFile ref = SafeTensors.open(Path.of("src/test/resources/dev/tessera/quant/nf4-logits")
-                         .resolve(dir.getFileName() + ".safetensors"))) {
-                QuantizedModels.quantize(model, nf4(DType.F32));
-                float[] got = model.logits(ref.load("input_ids")).toFloatArray();
-                float[] expected = ref.load("logits_f32").toFloatArray();
-                double dot = 0, ee = 0, gg = 0;
-                for (int i = 0; i < expected.length; i++) {
-                    dot += (double) expected[i] * got[i];
-                    ee += (double) expected[i] * expected[i];
-                    gg += (double) got[i] * got[i];
-                }
-                double cosine = dot / Math.sqrt(ee * gg);
-                System.out.printf("%s NF4 + double quant logits vs F32: cosine %.5f%n", dir.getFileName(), cosine);
-                assertTrue(cosine > 0.9, dir + ": cosine " + cosine);
-            } finally {
-                model.release();
+            float[][] gotExpected = quantizedAndReferenceLogits(dir, nf4(DType.F32), "logits_f32");
+            float[] got = gotExpected[0], expected = gotExpected[1];
+            double dot = 0, ee = 0, gg = 0;
+            for (int i = 0; i < expected.length; i++) {
+                dot += (double) expected[i] * got[i];
+                ee += (double) expected[i] * expected[i];
+                gg += (double) got[i] * got[i];
             }
+            double cosine = dot / Math.sqrt(ee * gg);
+            System.out.printf("%s NF4 + double quant logits vs F32: cosine %.5f%n", dir.getFileName(), cosine);
+            assertTrue(cosine > 0.9, dir + ": cosine " + cosine);
         }
+    }
+
+    /**
+     * Quantizes the fixture model in {@code dir} with {@code config} and runs it on the input ids of
+     * tools/fixtures/quant_logits.py's reference file: {our logits, the reference's {@code expectedKey}}.
+     */
+    private static float[][] quantizedAndReferenceLogits(Path dir, BitsAndBytesConfig config, String expectedKey) {
+        CausalLM model = CausalLM.load(dir);
+        try (var scope = Scope.open();
+             SafeTensorsFile ref = SafeTensors.open(Path.of("src/test/resources/dev/tessera/quant/nf4-logits")
+                     .resolve(dir.getFileName() + ".safetensors"))) {
+            QuantizedModels.quantize(model, config);
+            return new float[][] {model.logits(ref.load("input_ids")).toFloatArray(), ref.load(expectedKey).toFloatArray()};
+        } finally {
+            model.release();
+        }
+    }
+
+    /** Loads the model in {@code dir}, runs {@code use}, and releases the model. */
+    static void withModel(Path dir, Consumer<CausalLM> use) {
+        CausalLM model = CausalLM.load(dir);
+        try {
+            use.accept(model);
+        } finally {
+            model.release();
+        }
+    }
+
+    /** Loads the model in {@code modelDir}, quantizes it in memory with {@code config} and saves it to {@code out}. */
+    static void quantizeInMemoryAndSave(Path modelDir, Path out, BitsAndBytesConfig config) {
+        withModel(modelDir, model -> {
+            QuantizedModels.quantize(model, config);
+            QuantizedModels.save(model, out, config);
+        });
     }
 
     @Test
@@ -308,12 +309,9 @@ class QuantizedModelsTest {
 
     @Test
     void savingAModelWithoutFourBitLayersIsRefused() {
-        CausalLM model = CausalLM.load(GPT2);
-        try {
+        withModel(GPT2, model -> {
             assertThrows(TesseraException.class, () -> QuantizedModels.save(model, tmp.resolve("x")));
-        } finally {
-            model.release();
-        }
+        });
     }
 
     /** Same file names, same bytes. */

@@ -104,13 +104,7 @@ class StreamingLoadTest {
         BitsAndBytesConfig config = QuantizedModelsTest.nf4(DType.F32);
         Path streamed = tmp.resolve("streamed"), whole = tmp.resolve("whole");
         QuantizedModels.quantize(dir, streamed, config);
-        CausalLM model = CausalLM.load(dir);
-        try {
-            QuantizedModels.quantize(model, config);
-            QuantizedModels.save(model, whole, config);
-        } finally {
-            model.release();
-        }
+        QuantizedModelsTest.quantizeInMemoryAndSave(dir, whole, config);
         Map<String, byte[]> a = files(whole), b = files(streamed);
         assertTrue(b.keySet().containsAll(a.keySet()), "streamed " + b.keySet() + " has every file of " + a.keySet());
         b.keySet().removeIf(n -> !a.containsKey(n) && !n.endsWith(".safetensors")); // tokenizer files are copied along

@@ -1,14 +1,11 @@
 package dev.tessera.cuda.backend;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 
-import dev.tessera.core.Backend;
 import dev.tessera.core.Backend.BinaryOp;
 import dev.tessera.core.Backend.ReduceOp;
 import dev.tessera.core.Backend.UnaryOp;
-import dev.tessera.core.Backends;
 import dev.tessera.core.Close;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
@@ -16,8 +13,6 @@ import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import java.util.Random;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,36 +21,7 @@ import org.junit.jupiter.api.Test;
  * Runs wherever a CUDA device is usable, which in CI is the emulated device
  * ({@code cuda-bindings/emulator}); sizes are kept small for it.
  */
-class CudaOpsPropertyTest {
-    private static final Device CUDA = Device.cuda(0);
-    private static Backend cpu;
-    private static Backend gpu;
-
-    @BeforeAll
-    static void findGpu() {
-        if (Backends.isAvailable(CUDA)) {
-            cpu = Backends.cpu();
-            gpu = Backends.of(CUDA);
-        }
-    }
-
-    @BeforeEach
-    void requireGpu() {
-        assumeTrue(gpu != null, () -> "no usable CUDA device: " + CudaDriver.get().failure());
-    }
-
-    private static Tensor randn(Random r, int... shape) {
-        int n = 1;
-        for (int s : shape) {
-            n *= s;
-        }
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) r.nextGaussian();
-        }
-        return Tensor.of(x, shape);
-    }
-
+class CudaOpsPropertyTest extends CudaAgainstCpu {
     private static void assertSame(String what, double atol, double rtol, Tensor expected, Tensor actual) {
         Close.assertClose(expected.toFloatArray(), actual.toFloatArray(), atol, rtol, what);
     }

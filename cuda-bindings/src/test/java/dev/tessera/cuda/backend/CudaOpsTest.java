@@ -4,13 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.tessera.core.Backend;
 import dev.tessera.core.Backend.BinaryOp;
 import dev.tessera.core.Backend.ReduceOp;
 import dev.tessera.core.Backend.UnaryOp;
-import dev.tessera.core.Backends;
 import dev.tessera.core.Close;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
@@ -20,56 +18,19 @@ import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * Every Backend method on the GPU against the CPU reference, on random inputs. Runs only where a
  * CUDA device is usable (scripts/gpu-check.sh); everywhere else each test is skipped.
  */
-class CudaOpsTest {
-    private static final Device CUDA = Device.cuda(0);
-    private static Backend cpu;
-    private static CudaBackend gpu;
+class CudaOpsTest extends CudaAgainstCpu {
     private final Random random = new Random(42);
-    private Scope scope;
-
-    @BeforeAll
-    static void findGpu() {
-        if (Backends.isAvailable(CUDA)) {
-            cpu = Backends.cpu();
-            gpu = (CudaBackend) Backends.of(CUDA);
-        }
-    }
-
-    /** Per test, so every test reports itself skipped where there is no GPU. */
-    @BeforeEach
-    void requireGpuAndOpenScope() {
-        assumeTrue(gpu != null, () -> "no usable CUDA device: " + CudaDriver.get().failure());
-        scope = Scope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        if (scope != null) {
-            scope.close();
-        }
-    }
 
     // ---------------------------------------------------------------- helpers
 
     private Tensor randn(int... shape) {
-        int n = 1;
-        for (int s : shape) {
-            n *= s;
-        }
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) random.nextGaussian();
-        }
-        return Tensor.of(x, shape);
+        return randn(random, shape);
     }
 
     private Tensor uniform(float lo, float hi, int... shape) {

@@ -4,58 +4,26 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.tessera.core.Backend;
-import dev.tessera.core.Backends;
 import dev.tessera.core.Close;
 import dev.tessera.core.DType;
 import dev.tessera.core.Device;
 import dev.tessera.core.Packed4Bit;
-import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The CUDA backend's 4-bit and 8-bit ops against the CPU backend, op by op: on a GPU where one is
  * lent, and on the emulated device (cuda-bindings/emulator) in every build.
  */
-class CudaQuantOpsTest {
-    private static final Device CUDA = Device.cuda(0);
+class CudaQuantOpsTest extends CudaAgainstCpu {
     private static final float[] NF4 = {-1.0f, -0.6961928f, -0.52507305f, -0.3949175f, -0.28444138f, -0.18477343f,
         -0.091050036f, 0f, 0.0795803f, 0.1609302f, 0.2461123f, 0.33791524f, 0.44070983f, 0.562617f, 0.72295684f, 1.0f};
-    private static Backend cpu;
-    private static Backend gpu;
     private final Random random = new Random(7);
-    private Scope scope;
-
-    @BeforeAll
-    static void findGpu() {
-        if (Backends.isAvailable(CUDA)) {
-            cpu = Backends.cpu();
-            gpu = Backends.of(CUDA);
-        }
-    }
-
-    @BeforeEach
-    void requireGpuAndOpenScope() {
-        assumeTrue(gpu != null, () -> "no usable CUDA device: " + CudaDriver.get().failure());
-        scope = Scope.open();
-    }
-
-    @AfterEach
-    void closeScope() {
-        if (scope != null) {
-            scope.close();
-        }
-    }
 
     /** A random [rows, cols] 4-bit weight on the CPU, plain or double-quantized (nested blocks of 256). */
     private Packed4Bit weight(int rows, int cols, int blocksize, boolean doubleQuant) {

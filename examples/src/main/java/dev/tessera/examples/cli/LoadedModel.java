@@ -10,7 +10,6 @@ import dev.tessera.nn.tokenizer.Tokenizer;
 import dev.tessera.nn.tokenizer.Tokenizers;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.OptionalInt;
 
 /**
  * What the model-reading commands share: the model folder (plain or 4-bit), an optional PEFT
@@ -106,26 +105,6 @@ final class LoadedModel {
         @Override
         public int vocabSize() {
             return vocab;
-        }
-
-        @Override
-        public OptionalInt tokenId(String token) {
-            return OptionalInt.empty();
-        }
-
-        @Override
-        public OptionalInt bosId() {
-            return OptionalInt.empty();
-        }
-
-        @Override
-        public OptionalInt eosId() {
-            return OptionalInt.empty();
-        }
-
-        @Override
-        public OptionalInt padId() {
-            return OptionalInt.empty();
         }
     }
 }

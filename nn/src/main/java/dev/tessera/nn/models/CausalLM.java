@@ -9,6 +9,7 @@ import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.Dropout;
 import dev.tessera.nn.Embedding;
+import dev.tessera.nn.Init;
 import dev.tessera.nn.KvCache;
 import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
@@ -46,10 +47,38 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
     private final Rng dropoutRng;
     private WeightFolderReader mapped; // open while parameters read a checkpoint in place
     private boolean recomputeActivations; // "gradient checkpointing" to users, as in transformers
+    private String decoderName; // "transformer" or "model": set once, while the subclass builds itself
 
     CausalLM(ModelConfig config, Rng dropoutRng) {
         this.config = config;
         this.dropoutRng = dropoutRng;
+    }
+
+    /**
+     * The transformer under {@code transformer} (GPT-2) or {@code model} (Llama): the token
+     * embedding, the blocks and the final norm.
+     */
+    interface Decoder {
+        Embedding tokenEmbedding();
+
+        /** The final, normed hidden states of {@code embeds}; see {@link CausalLM#hiddenStates(Tensor, KvCache)}. */
+        Tensor forward(Tensor embeds, KvCache cache, CausalLM model);
+
+        /** The same for packed rows; see {@link CausalLM#hiddenStates(Tensor, Tensor, long[])}. */
+        Tensor forward(Tensor embeds, Tensor positionIds, long[] sequenceIds, CausalLM model);
+    }
+
+    /** Child {@code name} is the decoder: registers it, then {@code lm_head} after it (transformers' parameter order). */
+    final <D extends Module & Decoder> void addDecoderAndHead(String name, D decoder, ParameterSource src) {
+        decoderName = name;
+        addModule(name, decoder);
+        addModule("lm_head", config.tieWordEmbeddings()
+                ? new Linear(decoder.tokenEmbedding().weight(), null)
+                : new Linear(src.under("lm_head"), config.hiddenSize(), config.vocabSize(), false, Init.normal(config.initializerRange())));
+    }
+
+    private Decoder decoder() {
+        return child(decoderName, Decoder.class);
     }
 
     // ---------------------------------------------------------------- construction
@@ -218,24 +247,33 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
     }
 
     /** The token embedding ({@code transformer.wte} / {@code model.embed_tokens}). */
-    public abstract Embedding inputEmbeddings();
+    public Embedding inputEmbeddings() {
+        return decoder().tokenEmbedding();
+    }
 
     /** The output head ({@code lm_head}); shares the embedding's tensor when tied. */
-    public abstract LinearLayer lmHead();
+    public LinearLayer lmHead() {
+        return child("lm_head", LinearLayer.class);
+    }
+
 
     /**
      * The final, normed hidden states {@code [B, T, C]} of input embeddings {@code [B, T, C]}
      * (Hugging Face's {@code inputs_embeds}). With a cache, the inputs sit at positions
      * {@code cache.length() ...}, and the cache advances by T.
      */
-    public abstract Tensor hiddenStates(Tensor inputsEmbeds, KvCache cache);
+    public Tensor hiddenStates(Tensor inputsEmbeds, KvCache cache) {
+        return decoder().forward(inputsEmbeds, cache, this);
+    }
 
     /**
      * The final, normed hidden states {@code [B, T, C]} of packed rows: per-token positions
      * {@code positionIds [B, T]} (I64, on the embeddings' device) and the block-diagonal causal
      * mask of {@code sequenceIds} ({@code [B, T]} flattened; see {@link #logits(Tensor, Tensor, Tensor)}).
      */
-    abstract Tensor hiddenStates(Tensor inputsEmbeds, Tensor positionIds, long[] sequenceIds);
+    Tensor hiddenStates(Tensor inputsEmbeds, Tensor positionIds, long[] sequenceIds) {
+        return decoder().forward(inputsEmbeds, positionIds, sequenceIds, this);
+    }
 
     /** A cache for {@code batch} sequences of up to {@code capacity} positions. */
     public final KvCache newCache(int batch, int capacity) {

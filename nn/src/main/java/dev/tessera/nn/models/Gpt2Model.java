@@ -11,7 +11,6 @@ import dev.tessera.nn.Embedding;
 import dev.tessera.nn.Init;
 import dev.tessera.nn.KvCache;
 import dev.tessera.nn.LayerNorm;
-import dev.tessera.nn.Linear;
 import dev.tessera.nn.LinearLayer;
 import dev.tessera.nn.Module;
 import dev.tessera.nn.ModuleList;
@@ -30,34 +29,11 @@ import dev.tessera.nn.ParameterSource;
 public final class Gpt2Model extends CausalLM {
     Gpt2Model(ModelConfig cfg, ParameterSource src, Rng dropoutRng) {
         super(cfg, dropoutRng);
-        Transformer body = addModule("transformer", new Transformer(cfg, src.under("transformer"), dropoutRng));
-        addModule("lm_head", cfg.tieWordEmbeddings()
-                ? new Linear(body.wte().weight(), null)
-                : new Linear(src.under("lm_head"), cfg.hiddenSize(), cfg.vocabSize(), false, Init.normal(cfg.initializerRange())));
-    }
-
-    @Override
-    public Embedding inputEmbeddings() {
-        return child("transformer", Transformer.class).wte();
-    }
-
-    @Override
-    public LinearLayer lmHead() {
-        return child("lm_head", LinearLayer.class);
-    }
-
-    @Override
-    public Tensor hiddenStates(Tensor inputsEmbeds, KvCache cache) {
-        return child("transformer", Transformer.class).forward(inputsEmbeds, cache, this);
-    }
-
-    @Override
-    Tensor hiddenStates(Tensor inputsEmbeds, Tensor positionIds, long[] sequenceIds) {
-        return child("transformer", Transformer.class).forward(inputsEmbeds, positionIds, sequenceIds, this);
+        addDecoderAndHead("transformer", new Transformer(cfg, src.under("transformer"), dropoutRng), src);
     }
 
     /** {@code transformer}: embeddings, blocks {@code h}, final norm {@code ln_f}. */
-    static final class Transformer extends Module {
+    static final class Transformer extends Module implements Decoder {
         private final int maxPositions;
 
         Transformer(ModelConfig cfg, ParameterSource src, Rng rng) {
@@ -73,12 +49,14 @@ public final class Gpt2Model extends CausalLM {
             maxPositions = cfg.maxPositions();
         }
 
-        Embedding wte() {
+        @Override
+        public Embedding tokenEmbedding() {
             return child("wte", Embedding.class);
         }
 
         // embeds (B, T, C) -> (B, T, C)
-        Tensor forward(Tensor embeds, KvCache cache, CausalLM model) {
+        @Override
+        public Tensor forward(Tensor embeds, KvCache cache, CausalLM model) {
             int t = embeds.size(1);
             int start = cache == null ? 0 : cache.length();
             if (start + t > maxPositions) {
@@ -98,7 +76,8 @@ public final class Gpt2Model extends CausalLM {
         }
 
         // packed rows: embeds (B, T, C), positionIds (B, T) -> (B, T, C)
-        Tensor forward(Tensor embeds, Tensor positionIds, long[] sequenceIds, CausalLM model) {
+        @Override
+        public Tensor forward(Tensor embeds, Tensor positionIds, long[] sequenceIds, CausalLM model) {
             int b = embeds.size(0), t = embeds.size(1);
             for (long p : positionIds.toLongArray()) {
                 if (p < 0 || p >= maxPositions) {

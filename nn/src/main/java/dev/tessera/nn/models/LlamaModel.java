@@ -33,30 +33,7 @@ import java.util.function.IntFunction;
 public final class LlamaModel extends CausalLM {
     LlamaModel(ModelConfig cfg, ParameterSource src, Rng dropoutRng) {
         super(cfg, dropoutRng);
-        Body body = addModule("model", new Body(cfg, src.under("model"), dropoutRng));
-        addModule("lm_head", cfg.tieWordEmbeddings()
-                ? new Linear(body.embedTokens().weight(), null)
-                : new Linear(src.under("lm_head"), cfg.hiddenSize(), cfg.vocabSize(), false, Init.normal(cfg.initializerRange())));
-    }
-
-    @Override
-    public Embedding inputEmbeddings() {
-        return child("model", Body.class).embedTokens();
-    }
-
-    @Override
-    public LinearLayer lmHead() {
-        return child("lm_head", LinearLayer.class);
-    }
-
-    @Override
-    public Tensor hiddenStates(Tensor inputsEmbeds, KvCache cache) {
-        return child("model", Body.class).forward(inputsEmbeds, cache, this);
-    }
-
-    @Override
-    Tensor hiddenStates(Tensor inputsEmbeds, Tensor positionIds, long[] sequenceIds) {
-        return child("model", Body.class).forward(inputsEmbeds, positionIds, sequenceIds, this);
+        addDecoderAndHead("model", new Body(cfg, src.under("model"), dropoutRng), src);
     }
 
     /**
@@ -76,7 +53,7 @@ public final class LlamaModel extends CausalLM {
     }
 
     /** {@code model}: {@code embed_tokens}, decoder {@code layers}, final {@code norm}. */
-    static final class Body extends Module {
+    static final class Body extends Module implements Decoder {
         private final RotaryEmbedding rope;
         private final int[] windows;
         private final float queryScale;
@@ -95,12 +72,14 @@ public final class LlamaModel extends CausalLM {
             queryScale = SelfAttention.queryScale(cfg);
         }
 
-        Embedding embedTokens() {
+        @Override
+        public Embedding tokenEmbedding() {
             return child("embed_tokens", Embedding.class);
         }
 
         // embeds (B, T, C) -> (B, T, C)
-        Tensor forward(Tensor embeds, KvCache cache, CausalLM model) {
+        @Override
+        public Tensor forward(Tensor embeds, KvCache cache, CausalLM model) {
             int t = embeds.size(1);
             int start = cache == null ? 0 : cache.length();
             Tensor x = layers(embeds, w -> {
@@ -114,7 +93,8 @@ public final class LlamaModel extends CausalLM {
         }
 
         // packed rows: embeds (B, T, C), positionIds (B, T) -> (B, T, C)
-        Tensor forward(Tensor embeds, Tensor positionIds, long[] sequenceIds, CausalLM model) {
+        @Override
+        public Tensor forward(Tensor embeds, Tensor positionIds, long[] sequenceIds, CausalLM model) {
             int b = embeds.size(0), t = embeds.size(1);
             Rotation rotation = new Rotation(rope, 0, rope.angles(positionIds, queryScale), rope.angles(positionIds, 1f));
             // (B, 1, 1, T, T)

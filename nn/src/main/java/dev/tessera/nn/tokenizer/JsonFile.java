@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tessera.core.TesseraException;
 import dev.tessera.nn.io.Json;
 import java.nio.file.Path;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * A JSON file read as a tree, with typed field access whose failures are one-line
@@ -64,25 +66,27 @@ final class JsonFile {
 
     /** The string field, or {@code fallback} when absent or null. */
     String string(JsonNode object, String name, String where, String fallback) {
-        JsonNode v = optional(object, name);
-        if (v == null) {
-            return fallback;
-        }
-        if (!v.isTextual()) {
-            throw error(where + name + " must be a string");
-        }
-        return v.textValue();
+        return optionalOfKind(object, name, where, fallback, JsonNode::isTextual, "a string", JsonNode::textValue);
     }
 
     boolean bool(JsonNode object, String name, String where, boolean fallback) {
+        return optionalOfKind(object, name, where, fallback, JsonNode::isBoolean, "true or false", JsonNode::booleanValue);
+    }
+
+    /**
+     * The field as {@code value} reads it, or {@code fallback} when absent or null; a field that
+     * {@code isKind} refuses is an error saying it must be {@code kind}.
+     */
+    private <T> T optionalOfKind(JsonNode object, String name, String where, T fallback, Predicate<JsonNode> isKind, String kind,
+                                 Function<JsonNode, T> value) {
         JsonNode v = optional(object, name);
         if (v == null) {
             return fallback;
         }
-        if (!v.isBoolean()) {
-            throw error(where + name + " must be true or false");
+        if (!isKind.test(v)) {
+            throw error(where + name + " must be " + kind);
         }
-        return v.booleanValue();
+        return value.apply(v);
     }
 
     /** A non-negative int field no larger than {@code max}. */

@@ -27,15 +27,29 @@ public interface Tokenizer {
     /** Vocabulary size including added tokens. */
     int vocabSize();
 
-    /** The id of a token string (e.g. "<|endoftext|>"), if the vocabulary has it. */
-    OptionalInt tokenId(String token);
+    /**
+     * The id of a token string (e.g. "<|endoftext|>"), if the vocabulary has it. The default
+     * knows no token strings: a tokenizer without named tokens has nothing to look up.
+     */
+    default OptionalInt tokenId(String token) {
+        return OptionalInt.empty();
+    }
 
-    /** Beginning-of-sequence id, if the tokenizer defines one. */
-    OptionalInt bosId();
+    /** Beginning-of-sequence id, if the tokenizer defines one; none by default. */
+    default OptionalInt bosId() {
+        return OptionalInt.empty();
+    }
 
-    /** End-of-sequence id, if the tokenizer defines one. */
-    OptionalInt eosId();
+    /** End-of-sequence id, if the tokenizer defines one; none by default. */
+    default OptionalInt eosId() {
+        return OptionalInt.empty();
+    }
 
-    /** Padding id, if defined; trainers fall back to EOS as Hugging Face users usually do. */
-    OptionalInt padId();
+    /**
+     * Padding id, if defined (none by default); trainers fall back to EOS as Hugging Face users
+     * usually do.
+     */
+    default OptionalInt padId() {
+        return OptionalInt.empty();
+    }
 }

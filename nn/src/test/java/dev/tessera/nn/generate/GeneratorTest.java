@@ -13,7 +13,6 @@ import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,26 +50,6 @@ class GeneratorTest {
         @Override
         public int vocabSize() {
             return 96;
-        }
-
-        @Override
-        public OptionalInt tokenId(String token) {
-            return OptionalInt.empty();
-        }
-
-        @Override
-        public OptionalInt bosId() {
-            return OptionalInt.empty();
-        }
-
-        @Override
-        public OptionalInt eosId() {
-            return OptionalInt.empty();
-        }
-
-        @Override
-        public OptionalInt padId() {
-            return OptionalInt.empty();
         }
     }
 

@@ -8,6 +8,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /** The committed PyTorch reference folders (tools/fixtures/README.md). */
 final class Fixtures {
@@ -18,6 +19,16 @@ final class Fixtures {
             return Path.of(Fixtures.class.getResource("/fixtures/" + name + "/config.json").toURI()).getParent();
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** Loads the fixture's model, runs {@code use} inside a scope, and releases the model. */
+    static void withModel(String name, Consumer<CausalLM> use) {
+        CausalLM model = CausalLM.load(dir(name));
+        try (var scope = Scope.open()) {
+            use.accept(model);
+        } finally {
+            model.release();
         }
     }
 

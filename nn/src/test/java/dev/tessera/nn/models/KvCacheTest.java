@@ -7,6 +7,7 @@ import dev.tessera.core.Autograd;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.nn.KvCache;
+import java.util.function.BiConsumer;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -14,13 +15,20 @@ import org.junit.jupiter.params.provider.ValueSource;
 class KvCacheTest {
     private static final int[] SEQUENCE = {5, 17, 42, 8, 63, 91, 30, 12, 77, 3, 56};
 
+    /** Loads the fixture, computes the logits of the whole SEQUENCE without a cache, then runs {@code check}; no autograd. */
+    private static void withFullLogits(String fixture, BiConsumer<CausalLM, float[]> check) {
+        Fixtures.withModel(fixture, model -> {
+            try (var ng = Autograd.noGrad()) {
+                check.accept(model, model.logits(Tensor.ofInts(SEQUENCE, 1, SEQUENCE.length)).toFloatArray());
+            }
+        });
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny", "qwen2-tiny"})
     void cachedDecodingEqualsFullSequenceLogits(String fixture) {
-        CausalLM model = CausalLM.load(Fixtures.dir(fixture));
-        try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
+        withFullLogits(fixture, (model, full) -> {
             int t = SEQUENCE.length, v = model.config().vocabSize();
-            float[] full = model.logits(Tensor.ofInts(SEQUENCE, 1, t)).toFloatArray();
             try (KvCache cache = model.newCache(1, t)) {
                 assertEquals(0, cache.length());
                 int prefix = 4;
@@ -33,23 +41,17 @@ class KvCacheTest {
                 }
                 assertEquals(t, cache.length());
             }
-        } finally {
-            model.release();
-        }
+        });
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny"})
     void nextTokenLogitsAreTheLastRowOfTheLogits(String fixture) {
-        CausalLM model = CausalLM.load(Fixtures.dir(fixture));
-        try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
+        withFullLogits(fixture, (model, full) -> {
             int t = SEQUENCE.length, v = model.config().vocabSize();
-            float[] full = model.logits(Tensor.ofInts(SEQUENCE, 1, t)).toFloatArray();
             float[] last = model.nextTokenLogits(Tensor.ofInts(SEQUENCE, 1, t), null).toFloatArray();
             assertClose(full, (t - 1) * v, last, v, fixture);
-        } finally {
-            model.release();
-        }
+        });
     }
 
     @ParameterizedTest

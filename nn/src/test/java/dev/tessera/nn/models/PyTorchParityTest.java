@@ -4,38 +4,38 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.nn.generate.GenerationConfig;
 import dev.tessera.nn.generate.Generator;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.BiConsumer;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Logits, loss, every gradient and greedy ids against transformers' on the committed fixtures (F32). */
 class PyTorchParityTest {
+    /** Loads the fixture's model and transformers' tensors for it, runs {@code check} inside a scope, releases the model. */
+    private static void withModelAndReference(String fixture, BiConsumer<CausalLM, Map<String, Tensor>> check) {
+        Map<String, Tensor> ref = Fixtures.reference(fixture);
+        Fixtures.withModel(fixture, model -> check.accept(model, ref));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny", "qwen2-tiny"})
     void logitsMatchWithinOneInTenThousandOfTheirScale(String fixture) {
-        Map<String, Tensor> ref = Fixtures.reference(fixture);
-        CausalLM model = CausalLM.load(Fixtures.dir(fixture));
-        try (var scope = Scope.open()) {
+        withModelAndReference(fixture, (model, ref) -> {
             float[] logits = model.logits(ref.get("input_ids")).toFloatArray();
             double err = Fixtures.maxRelativeToScale(ref.get("logits").toFloatArray(), logits);
             System.out.printf("%s logits: max |diff| / max |ref| = %.3g%n", fixture, err);
             assertTrue(err <= 1e-4, fixture + " logits off by " + err + " of their scale");
-        } finally {
-            model.release();
-        }
+        });
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny", "qwen2-tiny"})
     void lossAndEveryGradientMatch(String fixture) {
-        Map<String, Tensor> ref = Fixtures.reference(fixture);
-        CausalLM model = CausalLM.load(Fixtures.dir(fixture));
-        try (var scope = Scope.open()) {
+        withModelAndReference(fixture, (model, ref) -> {
             Tensor loss = model.loss(ref.get("input_ids"), ref.get("labels"));
             loss.backward();
             double lossErr = Math.abs(loss.item() - ref.get("loss").item());
@@ -58,24 +58,18 @@ class PyTorchParityTest {
                 assertTrue(err <= 1e-4, fixture + " gradient of " + e.getKey() + " off by " + err);
             }
             System.out.printf("%s gradients: worst max |diff| = %.3g (%s)%n", fixture, worst, worstName);
-        } finally {
-            model.release();
-        }
+        });
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny", "qwen2-tiny"})
     void greedyGenerationGivesTransformersIds(String fixture) {
-        Map<String, Tensor> ref = Fixtures.reference(fixture);
-        CausalLM model = CausalLM.load(Fixtures.dir(fixture));
-        try {
+        withModelAndReference(fixture, (model, ref) -> {
             int[] prompt = toInts(ref.get("greedy_prompt").toLongArray());
             int[] expected = toInts(ref.get("greedy_ids").toLongArray());
             int[] got = new Generator(model).generate(prompt, GenerationConfig.greedy(expected.length).withEosTokenIds());
             assertArrayEquals(expected, got, fixture + " greedy ids");
-        } finally {
-            model.release();
-        }
+        });
     }
 
     static int[] toInts(long[] values) {

@@ -1,14 +1,11 @@
 package dev.tessera.nn.peft;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tessera.core.Scope;
 import dev.tessera.core.TesseraException;
-import dev.tessera.nn.models.CausalLM;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -42,22 +39,14 @@ class BottleneckAdapterTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny"})
     void aFreshAdapterIsTheIdentity(String base) {
-        CausalLM model = PeftFixtures.base(base);
-        float[] before;
-        try (var scope = Scope.open()) {
-            before = model.logits(PeftFixtures.batch()[0]).toFloatArray();
-        }
-        PeftModel peft = PeftModel.of(model, BottleneckAdapterConfig.defaults());
-        assertArrayEquals(before, MethodTraining.logits(peft));
-        peft.release();
+        MethodTraining.freshAdapterLeavesLogitsBitIdentical(base, BottleneckAdapterConfig.defaults());
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny"})
     void trainingChangesOnlyTheAdapters(String base) {
-        PeftModel peft = PeftModel.of(PeftFixtures.base(base), BottleneckAdapterConfig.defaults().withNonLinearity("gelu_new"));
-        MethodTraining.trainingChangesOnlyItsOwnParameters(peft, k -> k.contains(".adapter_down.default.") || k.contains(".adapter_up.default."));
-        peft.release();
+        MethodTraining.trainingChangesOnlyItsOwnParameters(base, BottleneckAdapterConfig.defaults().withNonLinearity("gelu_new"),
+                k -> k.contains(".adapter_down.default.") || k.contains(".adapter_up.default."));
     }
 
     @Test

@@ -1,6 +1,5 @@
 package dev.tessera.nn.peft;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,22 +39,13 @@ class Ia3Test {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny"})
     void freshVectorsOfOnesChangeNothing(String base) {
-        CausalLM model = PeftFixtures.base(base);
-        float[] before;
-        try (var scope = Scope.open()) {
-            before = model.logits(PeftFixtures.batch()[0]).toFloatArray();
-        }
-        PeftModel peft = PeftModel.of(model, Ia3Config.defaults());
-        assertArrayEquals(before, MethodTraining.logits(peft));
-        peft.release();
+        MethodTraining.freshAdapterLeavesLogitsBitIdentical(base, Ia3Config.defaults());
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny"})
     void trainingChangesOnlyTheVectors(String base) {
-        PeftModel peft = PeftModel.of(PeftFixtures.base(base), Ia3Config.defaults());
-        MethodTraining.trainingChangesOnlyItsOwnParameters(peft, k -> k.contains(".ia3_l.default"));
-        peft.release();
+        MethodTraining.trainingChangesOnlyItsOwnParameters(base, Ia3Config.defaults(), k -> k.contains(".ia3_l.default"));
     }
 
     @ParameterizedTest
@@ -78,8 +68,6 @@ class Ia3Test {
 
     @Test
     void saveAndLoadRoundTrip(@TempDir Path dir) {
-        PeftModel peft = PeftModel.load(PeftFixtures.base("gpt2-tiny"), PeftFixtures.dir("peft-gpt2-ia3"));
-        MethodTraining.roundTripsBitExact(peft, "gpt2-tiny", dir);
-        peft.release();
+        MethodTraining.fixtureRoundTripsBitExact("gpt2-tiny", "peft-gpt2-ia3", dir);
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
+import dev.tessera.nn.models.CausalLM;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -38,6 +39,16 @@ final class MethodTraining {
         trainable.forEach((k, v) -> assertFalse(Arrays.equals(trainableBefore.get(k), v.toFloatArray()), k + " must change"));
     }
 
+    /** {@link #trainingChangesOnlyItsOwnParameters} for a fresh adapter of {@code config} on the fixture {@code base}. */
+    static void trainingChangesOnlyItsOwnParameters(String base, PeftConfig config, Predicate<String> own) {
+        PeftModel peft = PeftModel.of(PeftFixtures.base(base), config);
+        try {
+            trainingChangesOnlyItsOwnParameters(peft, own);
+        } finally {
+            peft.release();
+        }
+    }
+
     /** Saves, loads into a fresh base, and checks tensors and logits are identical. */
     static void roundTripsBitExact(PeftModel peft, String base, Path dir) {
         Tensor ids = PeftFixtures.batch()[0];
@@ -50,6 +61,31 @@ final class MethodTraining {
             assertArrayEquals(peft.logits(ids).toFloatArray(), back.logits(ids).toFloatArray());
         } finally {
             back.release();
+        }
+    }
+
+    /** Loads the adapter fixture over its base and checks it survives {@link #roundTripsBitExact}. */
+    static void fixtureRoundTripsBitExact(String base, String fixture, Path dir) {
+        PeftModel peft = PeftModel.load(PeftFixtures.base(base), PeftFixtures.dir(fixture));
+        try {
+            roundTripsBitExact(peft, base, dir);
+        } finally {
+            peft.release();
+        }
+    }
+
+    /** A freshly initialised adapter of {@code config} leaves the base model's logits bit-identical. */
+    static void freshAdapterLeavesLogitsBitIdentical(String base, PeftConfig config) {
+        CausalLM model = PeftFixtures.base(base);
+        float[] before;
+        try (var scope = Scope.open()) {
+            before = model.logits(PeftFixtures.batch()[0]).toFloatArray();
+        }
+        PeftModel peft = PeftModel.of(model, config);
+        try {
+            assertArrayEquals(before, logits(peft));
+        } finally {
+            peft.release();
         }
     }
 

@@ -26,9 +26,7 @@ class PrefixTuningTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny"})
     void trainingChangesOnlyThePrefixes(String base) {
-        PeftModel peft = PeftModel.of(PeftFixtures.base(base), PrefixTuningConfig.of(4));
-        MethodTraining.trainingChangesOnlyItsOwnParameters(peft, k -> k.startsWith("prompt_encoder.default."));
-        peft.release();
+        MethodTraining.trainingChangesOnlyItsOwnParameters(base, PrefixTuningConfig.of(4), k -> k.startsWith("prompt_encoder.default."));
     }
 
     @Test
@@ -67,8 +65,6 @@ class PrefixTuningTest {
 
     @Test
     void saveAndLoadRoundTrip(@TempDir Path dir) {
-        PeftModel peft = PeftModel.load(PeftFixtures.base("llama-tiny"), PeftFixtures.dir("peft-llama-prefix"));
-        MethodTraining.roundTripsBitExact(peft, "llama-tiny", dir);
-        peft.release();
+        MethodTraining.fixtureRoundTripsBitExact("llama-tiny", "peft-llama-prefix", dir);
     }
 }

@@ -50,15 +50,12 @@ class PromptTuningTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "llama-tiny"})
     void trainingChangesOnlyThePromptEmbeddings(String base) {
-        PeftModel peft = PeftModel.of(PeftFixtures.base(base), PromptTuningConfig.of(4).withSampleVocabInit());
-        MethodTraining.trainingChangesOnlyItsOwnParameters(peft, k -> k.equals("prompt_encoder.default.embedding.weight"));
-        peft.release();
+        MethodTraining.trainingChangesOnlyItsOwnParameters(base, PromptTuningConfig.of(4).withSampleVocabInit(),
+                k -> k.equals("prompt_encoder.default.embedding.weight"));
     }
 
     @Test
     void saveAndLoadRoundTrip(@TempDir Path dir) {
-        PeftModel peft = PeftModel.load(PeftFixtures.base("gpt2-tiny"), PeftFixtures.dir("peft-gpt2-prompt"));
-        MethodTraining.roundTripsBitExact(peft, "gpt2-tiny", dir);
-        peft.release();
+        MethodTraining.fixtureRoundTripsBitExact("gpt2-tiny", "peft-gpt2-prompt", dir);
     }
 }

@@ -11,8 +11,12 @@ import dev.tessera.core.TesseraException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Which files {@link Tokenizers#load} reads, what it takes from the configs, and how it reports bad input. */
 class TokenizerFilesTest {
@@ -145,56 +149,36 @@ class TokenizerFilesTest {
         assertError(dir, "vocab.json: missing");
     }
 
-    @Test
-    void malformedJsonIsReportedWithItsPosition() throws IOException {
-        Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"vocab\": {\"a\": 0,}}}");
-        assertError(dir, "tokenizer.json: not valid JSON at line 1, column 29");
-    }
-
-    @Test
-    void anEmptyFileIsReported() throws IOException {
-        Files.writeString(dir.resolve("tokenizer.json"), "");
-        assertError(dir, "tokenizer.json: expected a JSON object");
-    }
-
-    @Test
-    void aFieldOfTheWrongTypeIsNamed() throws IOException {
-        Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"BPE\", \"vocab\": [], \"merges\": []}}");
-        assertError(dir, "tokenizer.json: model.vocab must be an object");
-    }
-
-    @Test
-    void aNegativeIdIsNamed() throws IOException {
-        Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": -1}, \"merges\": []}}");
-        assertError(dir, "model.vocab[\"a\"] must be an integer from 0 to");
-    }
-
-    @Test
-    void anUnsupportedModelTypeIsNamed() throws IOException {
-        Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}");
-        assertError(dir, "model.type \"Unigram\" is not supported (only BPE models are)");
-    }
-
-    @Test
-    void anUnsupportedPreTokenizerIsNamedWithItsPath() throws IOException {
-        Files.writeString(dir.resolve("tokenizer.json"), """
+    /** Faults of a tokenizer.json, each with what its one-line error must say. */
+    static Stream<Arguments> badTokenizerJson() {
+        return Stream.of(
+                Arguments.of("malformed JSON, with its position", "{\"model\": {\"vocab\": {\"a\": 0,}}}",
+                        "tokenizer.json: not valid JSON at line 1, column 29"),
+                Arguments.of("an empty file", "",
+                        "tokenizer.json: expected a JSON object"),
+                Arguments.of("a field of the wrong type", "{\"model\": {\"type\": \"BPE\", \"vocab\": [], \"merges\": []}}",
+                        "tokenizer.json: model.vocab must be an object"),
+                Arguments.of("a negative id", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": -1}, \"merges\": []}}",
+                        "model.vocab[\"a\"] must be an integer from 0 to"),
+                Arguments.of("an unsupported model type", "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}",
+                        "model.type \"Unigram\" is not supported (only BPE models are)"),
+                Arguments.of("an unsupported pre-tokenizer, with its path", """
                 {"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "BertPreTokenizer"}]},
-                 "model": {"type": "BPE", "vocab": {}, "merges": []}}""");
-        assertError(dir, "pre_tokenizer.pretokenizers[0].type \"BertPreTokenizer\" is not supported");
-    }
-
-    @Test
-    void aMergeOutsideTheVocabularyIsNamed() throws IOException {
-        Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}}");
-        assertError(dir, "model: merge 1 uses \"ab\", which is not in the vocabulary");
-    }
-
-    @Test
-    void anInvalidRegexIsReported() throws IOException {
-        Files.writeString(dir.resolve("tokenizer.json"), """
+                 "model": {"type": "BPE", "vocab": {}, "merges": []}}""",
+                        "pre_tokenizer.pretokenizers[0].type \"BertPreTokenizer\" is not supported"),
+                Arguments.of("a merge outside the vocabulary", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}}",
+                        "model: merge 1 uses \"ab\", which is not in the vocabulary"),
+                Arguments.of("an invalid regex", """
                 {"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a"}, "behavior": "Isolated"},
-                 "model": {"type": "BPE", "vocab": {}, "merges": []}}""");
-        assertError(dir, "pre_tokenizer.pattern.Regex is not a valid regex");
+                 "model": {"type": "BPE", "vocab": {}, "merges": []}}""",
+                        "pre_tokenizer.pattern.Regex is not a valid regex"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badTokenizerJson")
+    void aBadTokenizerJsonIsReportedOnOneLine(String fault, String json, String expected) throws IOException {
+        Files.writeString(dir.resolve("tokenizer.json"), json);
+        assertError(dir, expected);
     }
 
     @Test

@@ -71,10 +71,7 @@ final class RowParser {
     }
 
     private static List<Message> shareGpt(JsonNode row) {
-        JsonNode turns = nonEmptyArray(row, "conversations");
-        List<Message> messages = new ArrayList<>(turns.size());
-        for (int i = 0; i < turns.size(); i++) {
-            JsonNode turn = turn(turns, "conversations", i);
+        return eachTurn(row, "conversations", (turn, i) -> {
             String from = string(turn, "conversations[" + i + "].from", "from");
             String value = string(turn, "conversations[" + i + "].value", "value");
             String role = switch (from) {
@@ -85,22 +82,33 @@ final class RowParser {
                         "expected \"conversations[" + i + "].from\" to be \"human\", \"gpt\" or \"system\", found "
                                 + quote(from));
             };
-            messages.add(new Message(role, value));
-        }
-        return messages;
+            return new Message(role, value);
+        });
     }
 
     private static List<Message> messages(JsonNode row) {
-        JsonNode turns = nonEmptyArray(row, "messages");
-        List<Message> messages = new ArrayList<>(turns.size());
-        for (int i = 0; i < turns.size(); i++) {
-            JsonNode turn = turn(turns, "messages", i);
+        return eachTurn(row, "messages", (turn, i) -> {
             String role = string(turn, "messages[" + i + "].role", "role");
             if (!ROLES.contains(role)) {
                 throw new RowProblem("expected \"messages[" + i
                         + "].role\" to be \"system\", \"user\", \"assistant\" or \"tool\", found " + quote(role));
             }
-            messages.add(new Message(role, string(turn, "messages[" + i + "].content", "content")));
+            return new Message(role, string(turn, "messages[" + i + "].content", "content"));
+        });
+    }
+
+    /** Reads turn {@code i} (an object) of a conversation. */
+    @FunctionalInterface
+    private interface TurnReader {
+        Message read(JsonNode turn, int i);
+    }
+
+    /** The messages of the non-empty array {@code row[key]}, one per turn, in order. */
+    private static List<Message> eachTurn(JsonNode row, String key, TurnReader reader) {
+        JsonNode turns = nonEmptyArray(row, key);
+        List<Message> messages = new ArrayList<>(turns.size());
+        for (int i = 0; i < turns.size(); i++) {
+            messages.add(reader.read(turn(turns, key, i), i));
         }
         return messages;
     }

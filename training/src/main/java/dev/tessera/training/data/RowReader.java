@@ -98,41 +98,44 @@ final class RowReader implements Closeable {
     }
 
     private RawRow nextJsonLine() {
-        byte[] line;
-        while ((line = readLine()) != null) {
-            if (isBlank(line)) {
-                continue;
-            }
-            try {
-                JsonNode node = ONE_VALUE.readValue(line);
-                return node.isObject()
-                        ? new RawRow(lineNumber, node, null, null)
-                        : RawRow.bad(lineNumber, "expected a JSON object, found " + kind(node));
-            } catch (IOException e) {
-                return RawRow.bad(lineNumber, "invalid JSON: " + describe(e));
-            }
+        byte[] line = nextNonBlankLine();
+        if (line == null) {
+            return null;
         }
-        return null;
+        try {
+            JsonNode node = ONE_VALUE.readValue(line);
+            return node.isObject()
+                    ? new RawRow(lineNumber, node, null, null)
+                    : RawRow.bad(lineNumber, "expected a JSON object, found " + kind(node));
+        } catch (IOException e) {
+            return RawRow.bad(lineNumber, "invalid JSON: " + describe(e));
+        }
     }
 
     private RawRow nextTextLine() {
-        byte[] line;
-        while ((line = readLine()) != null) {
-            if (isBlank(line)) {
-                continue;
-            }
-            try {
-                String text = StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(ByteBuffer.wrap(line))
-                        .toString();
-                return new RawRow(lineNumber, null, text, null);
-            } catch (CharacterCodingException e) {
-                return RawRow.bad(lineNumber, "invalid UTF-8");
-            }
+        byte[] line = nextNonBlankLine();
+        if (line == null) {
+            return null;
         }
-        return null;
+        try {
+            String text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(line))
+                    .toString();
+            return new RawRow(lineNumber, null, text, null);
+        } catch (CharacterCodingException e) {
+            return RawRow.bad(lineNumber, "invalid UTF-8");
+        }
+    }
+
+    /** The next line that is not blank (blank lines separate nothing in JSONL and text files), or null at the end. */
+    private byte[] nextNonBlankLine() {
+        byte[] line = readLine();
+        while (line != null && isBlank(line)) {
+            line = readLine();
+        }
+        return line;
     }
 
     private RawRow nextArrayElement() {

@@ -38,16 +38,7 @@ public class AdamW extends OptimizerBase {
     @Override
     public void step() {
         steps++;
-        for (int gi = 0; gi < groups().size(); gi++) {
-            ParamGroup g = groups().get(gi);
-            for (int i = 0; i < g.params().size(); i++) {
-                Tensor p = g.params().get(i);
-                if (p.grad() == null) {
-                    continue;
-                }
-                update(gi + "." + i, p, g.weightDecay());
-            }
-        }
+        forEachParameterWithGrad(this::update);
     }
 
     /** Updates one parameter; subclasses may store the state differently (paged, 8-bit). */

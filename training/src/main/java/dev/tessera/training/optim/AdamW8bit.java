@@ -141,13 +141,7 @@ public final class AdamW8bit extends AdamW {
 
     @Override
     public void loadStateDict(Map<String, Tensor> saved) {
-        Map<String, Tensor> plain = new LinkedHashMap<>();
-        saved.forEach((k, t) -> {
-            if (!k.startsWith("state8.")) {
-                plain.put(k, t);
-            }
-        });
-        super.loadStateDict(plain);
+        super.loadStateDict(saved); // reads only "step" and "state.*": the "state8.*" entries are this class's
         quantized.clear();
         saved.forEach((k, t) -> {
             if (k.startsWith("state8.") && k.endsWith(".exp_avg.codes")) {

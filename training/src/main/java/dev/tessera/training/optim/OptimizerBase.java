@@ -36,6 +36,25 @@ abstract class OptimizerBase implements Optimizer {
         return steps;
     }
 
+    /** One parameter's update, given its state key "group.index" and its group's weight decay. */
+    @FunctionalInterface
+    interface ParameterUpdate {
+        void apply(String key, Tensor parameter, double weightDecay);
+    }
+
+    /** Applies {@code update} to every parameter that has a gradient, group by group, in order. */
+    final void forEachParameterWithGrad(ParameterUpdate update) {
+        for (int gi = 0; gi < groups.size(); gi++) {
+            ParamGroup g = groups.get(gi);
+            for (int i = 0; i < g.params().size(); i++) {
+                Tensor p = g.params().get(i);
+                if (p.grad() != null) {
+                    update.apply(gi + "." + i, p, g.weightDecay());
+                }
+            }
+        }
+    }
+
     /** The "step" entry every state dict starts with. */
     final Tensor stepEntry() {
         return Tensor.ofLongs(new long[] {steps}, 1);

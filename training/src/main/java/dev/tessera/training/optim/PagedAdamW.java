@@ -94,13 +94,7 @@ public final class PagedAdamW extends AdamW {
 
     @Override
     public void loadStateDict(Map<String, Tensor> saved) {
-        Map<String, Tensor> plain = new LinkedHashMap<>();
-        saved.forEach((k, t) -> {
-            if (!k.startsWith("paged.")) {
-                plain.put(k, t);
-            }
-        });
-        super.loadStateDict(plain);
+        super.loadStateDict(saved); // reads only "step" and "state.*": the "paged.*" entries are this class's
         saved.forEach((k, t) -> {
             if (k.startsWith("paged.") && k.endsWith(".exp_avg")) {
                 String key = k.substring(6, k.length() - 8);

@@ -38,33 +38,27 @@ public final class Sgd extends OptimizerBase {
     public void step() {
         steps++;
         try (var ng = Autograd.noGrad(); var scope = Scope.open()) {
-            for (int gi = 0; gi < groups().size(); gi++) {
-                ParamGroup group = groups().get(gi);
-                for (int i = 0; i < group.params().size(); i++) {
-                    Tensor p = group.params().get(i);
-                    if (p.grad() == null) {
-                        continue;
-                    }
-                    Tensor g = p.grad();
-                    if (group.weightDecay() != 0) {
-                        g = g.add(p.mul((float) group.weightDecay()));
-                    }
-                    if (momentum != 0) {
-                        String key = gi + "." + i;
-                        Tensor buf = buffers.get(key);
-                        if (buf == null) {
-                            Tensor init = g;
-                            buf = Scope.unowned(init::copy);
-                            buffers.put(key, buf);
-                        } else {
-                            buf.mulInPlace((float) momentum).addInPlace(g, (float) (1 - dampening));
-                        }
-                        g = nesterov ? g.add(buf.mul((float) momentum)) : buf;
-                    }
-                    p.addInPlace(g, (float) -lr);
-                }
-            }
+            forEachParameterWithGrad(this::update);
         }
+    }
+
+    private void update(String key, Tensor p, double weightDecay) {
+        Tensor g = p.grad();
+        if (weightDecay != 0) {
+            g = g.add(p.mul((float) weightDecay));
+        }
+        if (momentum != 0) {
+            Tensor buf = buffers.get(key);
+            if (buf == null) {
+                Tensor init = g;
+                buf = Scope.unowned(init::copy);
+                buffers.put(key, buf);
+            } else {
+                buf.mulInPlace((float) momentum).addInPlace(g, (float) (1 - dampening));
+            }
+            g = nesterov ? g.add(buf.mul((float) momentum)) : buf;
+        }
+        p.addInPlace(g, (float) -lr);
     }
 
     @Override

@@ -37,61 +37,62 @@ class ChatTemplateTest {
         return ChatTemplate.named(name, "<s>", "</s>");
     }
 
+    /** The named template renders the whole conversation as {@code conversation} and the prompt for the last reply as {@code prompt}. */
+    private static void assertRenders(String name, String conversation, String prompt) {
+        assertEquals(conversation, named(name).render(CONVERSATION, false));
+        assertEquals(prompt, named(name).render(PROMPT, true));
+    }
+
     @Test
     void chatmlRendersEachTurnBetweenImStartAndImEnd() {
-        assertEquals("<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n"
+        assertRenders("chatml",
+                "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n"
                         + "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nBye <|im_end|>\n"
                         + "<|im_start|>assistant\n Goodbye.<|im_end|>\n",
-                named("chatml").render(CONVERSATION, false));
-        assertEquals("<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n"
+                "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n"
                         + "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nBye <|im_end|>\n"
-                        + "<|im_start|>assistant\n",
-                named("chatml").render(PROMPT, true));
+                        + "<|im_start|>assistant\n");
     }
 
     @Test
     void llama2FoldsTheSystemPromptIntoTheFirstInstruction() {
-        assertEquals("<s>[INST] <<SYS>>\nYou are terse.\n<</SYS>>\n\nHi there [/INST] Hello! </s>"
+        assertRenders("llama-2",
+                "<s>[INST] <<SYS>>\nYou are terse.\n<</SYS>>\n\nHi there [/INST] Hello! </s>"
                         + "<s>[INST] Bye [/INST] Goodbye. </s>",
-                named("llama-2").render(CONVERSATION, false));
-        assertEquals("<s>[INST] <<SYS>>\nYou are terse.\n<</SYS>>\n\nHi there [/INST] Hello! </s><s>[INST] Bye [/INST]",
-                named("llama-2").render(PROMPT, true));
+                "<s>[INST] <<SYS>>\nYou are terse.\n<</SYS>>\n\nHi there [/INST] Hello! </s><s>[INST] Bye [/INST]");
     }
 
     @Test
     void llama3WritesHeadersAndTrimsContent() {
-        assertEquals("<s><|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|>"
+        assertRenders("llama-3",
+                "<s><|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|>"
                         + "<|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>"
                         + "<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>"
                         + "<|start_header_id|>user<|end_header_id|>\n\nBye<|eot_id|>"
                         + "<|start_header_id|>assistant<|end_header_id|>\n\nGoodbye.<|eot_id|>",
-                named("llama-3").render(CONVERSATION, false));
-        assertEquals("<s><|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|>"
+                "<s><|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|>"
                         + "<|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>"
                         + "<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>"
                         + "<|start_header_id|>user<|end_header_id|>\n\nBye<|eot_id|>"
-                        + "<|start_header_id|>assistant<|end_header_id|>\n\n",
-                named("llama-3").render(PROMPT, true));
+                        + "<|start_header_id|>assistant<|end_header_id|>\n\n");
     }
 
     @Test
     void zephyrEndsEachTurnWithEosAndANewline() {
-        assertEquals("<|system|>\nYou are terse.</s>\n<|user|>\nHi there</s>\n<|assistant|>\nHello!</s>\n"
+        assertRenders("zephyr",
+                "<|system|>\nYou are terse.</s>\n<|user|>\nHi there</s>\n<|assistant|>\nHello!</s>\n"
                         + "<|user|>\nBye </s>\n<|assistant|>\n Goodbye.</s>\n",
-                named("zephyr").render(CONVERSATION, false));
-        assertEquals("<|system|>\nYou are terse.</s>\n<|user|>\nHi there</s>\n<|assistant|>\nHello!</s>\n"
-                        + "<|user|>\nBye </s>\n<|assistant|>\n",
-                named("zephyr").render(PROMPT, true));
+                "<|system|>\nYou are terse.</s>\n<|user|>\nHi there</s>\n<|assistant|>\nHello!</s>\n"
+                        + "<|user|>\nBye </s>\n<|assistant|>\n");
     }
 
     @Test
     void alpacaWritesInstructionAndResponseBlocks() {
-        assertEquals("<s>You are terse.\n\n### Instruction:\nHi there\n\n### Response:\nHello!</s>\n\n"
+        assertRenders("alpaca",
+                "<s>You are terse.\n\n### Instruction:\nHi there\n\n### Response:\nHello!</s>\n\n"
                         + "### Instruction:\nBye\n\n### Response:\nGoodbye.</s>\n\n",
-                named("alpaca").render(CONVERSATION, false));
-        assertEquals("<s>You are terse.\n\n### Instruction:\nHi there\n\n### Response:\nHello!</s>\n\n"
-                        + "### Instruction:\nBye\n\n### Response:\n",
-                named("alpaca").render(PROMPT, true));
+                "<s>You are terse.\n\n### Instruction:\nHi there\n\n### Response:\nHello!</s>\n\n"
+                        + "### Instruction:\nBye\n\n### Response:\n");
     }
 
     @Test

@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** {@code --format auto}: the first row's keys say what the file is; the file's first character says how rows are laid out. */
 class FormatDetectionTest {
@@ -22,29 +26,21 @@ class FormatDetectionTest {
         return SftDataset.load(write(dir, name, content), TOKENIZER, DataOptions.defaults()).format();
     }
 
-    @Test
-    void instructionMeansAlpaca() {
-        assertEquals(DataFormat.ALPACA, detected("d.jsonl", "{\"instruction\": \"a\", \"input\": \"\", \"output\": \"b\"}"));
+    /** Each format with a first row that only its key can identify. */
+    static Stream<Arguments> keyedRows() {
+        return Stream.of(
+                Arguments.of(DataFormat.ALPACA, "{\"instruction\": \"a\", \"input\": \"\", \"output\": \"b\"}"),
+                Arguments.of(DataFormat.SHAREGPT, "{\"conversations\": [{\"from\": \"human\", \"value\": \"a\"}]}"),
+                Arguments.of(DataFormat.MESSAGES, "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}]}"),
+                Arguments.of(DataFormat.TOKENS, "{\"input_ids\": [1, 2]}"),
+                Arguments.of(DataFormat.TEXT, "{\"text\": \"a\"}"));
     }
 
-    @Test
-    void conversationsMeansShareGpt() {
-        assertEquals(DataFormat.SHAREGPT, detected("d.jsonl", "{\"conversations\": [{\"from\": \"human\", \"value\": \"a\"}]}"));
-    }
-
-    @Test
-    void messagesMeansMessages() {
-        assertEquals(DataFormat.MESSAGES, detected("d.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}]}"));
-    }
-
-    @Test
-    void inputIdsMeansTokens() {
-        assertEquals(DataFormat.TOKENS, detected("d.jsonl", "{\"input_ids\": [1, 2]}"));
-    }
-
-    @Test
-    void textMeansText() {
-        assertEquals(DataFormat.TEXT, detected("d.jsonl", "{\"text\": \"a\"}"));
+    /** instruction means Alpaca, conversations ShareGPT, messages messages, input_ids tokens, text text. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("keyedRows")
+    void theFirstRowsKeyNamesTheFormat(DataFormat format, String row) {
+        assertEquals(format, detected("d.jsonl", row));
     }
 
     @Test
