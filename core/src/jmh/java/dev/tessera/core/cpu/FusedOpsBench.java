@@ -7,16 +7,11 @@ import dev.tessera.core.Tensor;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The CPU backend's fused kernels at GPT-2 124M training sizes (256 tokens, width 768, 12 heads of
@@ -25,12 +20,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * memory-bound, so compare bytes moved / time with the machine's copy bandwidth.
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 5, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
-public class FusedOpsBench {
+public class FusedOpsBench extends KernelBenchmark {
     private static final int TOKENS = 256, WIDTH = 768, SCORE_ROWS = 4 * 12 * 64, SCORE_COLS = 64;
     private final Backend cpu = Backends.cpu();
     private Tensor scores, probs, dProbs, dScores;

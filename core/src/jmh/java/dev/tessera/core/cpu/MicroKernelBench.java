@@ -3,15 +3,10 @@ package dev.tessera.core.cpu;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The register-tiled micro-kernels alone, on packed panels that fit in L1/L2 (one thread): the
@@ -19,12 +14,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code bench gemm}'s {@code peak_gflops} divided by the thread count.
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 5, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
-public class MicroKernelBench {
+public class MicroKernelBench extends KernelBenchmark {
     private static final int KC = Gemm.KC;
     private final float[] a = new float[Gemm.MR * KC];
     private final float[] b = new float[Gemm.NR * KC];
