@@ -85,13 +85,14 @@ public final class Autograd {
     }
 
     /**
-     * Gradient checkpointing: runs {@code block} on {@code x} without recording the tape, and
+     * Activation recomputation (what users call gradient checkpointing; "checkpoint" in this
+     * codebase names trainer checkpoints only): runs {@code block} on {@code x} without recording the tape, and
      * recomputes it with the tape during backward, so the block's activations are not kept between
      * forward and backward. Parameters used inside the block receive their gradients during that
      * recomputation. {@code rng} (may be null) is the block's dropout generator: its state is
      * replayed so the recomputation draws the same masks.
      */
-    public static Tensor checkpoint(java.util.function.UnaryOperator<Tensor> block, Tensor x, Rng rng) {
+    public static Tensor recompute(java.util.function.UnaryOperator<Tensor> block, Tensor x, Rng rng) {
         if (!isGradEnabled()) {
             return block.apply(x);
         }

@@ -94,14 +94,14 @@ class AutogradTest {
         block.apply(x).sum().backward();
         float[] plain = w.grad().toFloatArray();
         w.zeroGrad();
-        Autograd.checkpoint(block, x, null).sum().backward();
+        Autograd.recompute(block, x, null).sum().backward();
         assertArrayEquals(plain, w.grad().toFloatArray());
 
         Tensor xg = rng.randn(4, 6).requiresGrad(true);
         block.apply(xg).sum().backward();
         float[] dx = xg.grad().toFloatArray();
         xg.zeroGrad();
-        Autograd.checkpoint(block, xg, null).sum().backward();
+        Autograd.recompute(block, xg, null).sum().backward();
         assertArrayEquals(dx, xg.grad().toFloatArray());
     }
 
@@ -109,7 +109,7 @@ class AutogradTest {
     void checkpointReplaysDropoutMasks() {
         Rng drop = new Rng(5);
         Tensor w = Tensor.ones(8).requiresGrad(true);
-        Tensor out = Autograd.checkpoint(in -> in.mul(w).dropout(0.5f, drop), Tensor.ones(8), drop);
+        Tensor out = Autograd.recompute(in -> in.mul(w).dropout(0.5f, drop), Tensor.ones(8), drop);
         float[] forward = out.toFloatArray();
         out.sum().backward();
         float[] grad = w.grad().toFloatArray();

@@ -41,8 +41,9 @@ public final class BenchTrain implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model folder to time.")
     Path model;
 
-    @Option(names = "--method", required = true, paramLabel = "full|lora|qlora", description = "What to train.")
-    String method;
+    @Option(names = "--method", required = true, converter = NamedValues.MeasuredMethods.class, paramLabel = "full|lora|qlora",
+            description = "What to train.")
+    TrainMethod method;
 
     @Option(names = "--r", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
     int r;
@@ -124,16 +125,16 @@ public final class BenchTrain implements Callable<Integer> {
 
     private Timed load() {
         CausalLM base = switch (method) {
-            case "full" -> ModelFolders.load(model);
-            case "qlora" -> ModelFolders.loadIn4bit(model, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null), torchDtype.dtype());
-            case "lora" -> ModelFolders.loadFrozen(model, torchDtype.dtype());
-            default -> throw new UsageException("--method: expected full, lora or qlora, got '" + method + "'");
+            case FULL -> ModelFolders.load(model);
+            case QLORA -> ModelFolders.loadIn4bit(model, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null), torchDtype.dtype());
+            case LORA -> ModelFolders.loadFrozen(model, torchDtype.dtype());
+            default -> throw new IllegalStateException("--method's converter admits full, lora and qlora only");
         };
         base.setGradientCheckpointing(gradientCheckpointing);
         if (seqLen > base.config().maxPositions()) {
             throw new UsageException("--seq-len " + seqLen + " exceeds the model's " + base.config().maxPositions() + " positions");
         }
-        if (method.equals("full")) {
+        if (method == TrainMethod.FULL) {
             base.requiresGrad(true);
             return new Timed(base, base, base::loss);
         }

@@ -39,8 +39,9 @@ public final class MemoryCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "DIR", description = "A Llama-family model folder: its own memory, formula vs predicted (vs measured with --run).")
     Path model;
 
-    @Option(names = "--method", paramLabel = "full|lora|qlora", description = "With --model: one method (default: all three).")
-    String method;
+    @Option(names = "--method", converter = NamedValues.MeasuredMethods.class, paramLabel = "full|lora|qlora",
+            description = "With --model: one method (default: all three).")
+    TrainMethod method;
 
     @Option(names = "--run", paramLabel = "DIR", description = "With --model and --method: a train run's output folder; adds its measured peaks.")
     Path run;
@@ -162,7 +163,7 @@ public final class MemoryCommand implements Callable<Integer> {
                 throw new UsageException("--batch-size and --max-length must be >= 1");
             }
             List<ModelMemory.Prediction> predictions = new ArrayList<>();
-            for (String m : method == null ? List.of("full", "lora", "qlora") : List.of(method)) {
+            for (String m : method == null ? List.of("full", "lora", "qlora") : List.of(method.toString())) {
                 predictions.add(ModelMemory.predict(model, m, r, targets, batchSize, maxLength));
             }
             ModelMemory.report(model, predictions, run == null ? null : ModelMemory.measured(run), output.resolve("memory.png"));

@@ -35,6 +35,15 @@ final class NamedValues {
         }
     }
 
+    /** The methods whose memory and speed are measured ({@code bench train}, {@code memory}): full, lora, qlora. */
+    static final class MeasuredMethods implements ITypeConverter<TrainMethod> {
+        @Override
+        public TrainMethod convert(String value) {
+            return NamedValues.convert(value, new TrainMethod[] {TrainMethod.FULL, TrainMethod.LORA, TrainMethod.QLORA},
+                    TrainMethod::toString);
+        }
+    }
+
     static final class Optimizers implements ITypeConverter<OptimizerType> {
         @Override
         public OptimizerType convert(String value) {

@@ -234,7 +234,7 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
     }
 
     /**
-     * Runs a block on {@code x}, through {@link Autograd#checkpoint} (activations recomputed in
+     * Runs a block on {@code x}, through {@link Autograd#recompute} (activations recomputed in
      * backward) when gradient checkpointing applies.
      */
     final Tensor runBlock(UnaryOperator<Tensor> block, Tensor x, KvCache cache) {
@@ -243,7 +243,7 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
         }
         // the RNG is replayed only when masks are drawn (replaying costs time)
         boolean dropout = namedModules().values().stream().anyMatch(m -> m instanceof Dropout d && d.isActive());
-        return Autograd.checkpoint(block, x, dropout ? dropoutRng : null);
+        return Autograd.recompute(block, x, dropout ? dropoutRng : null);
     }
 
     /** The token embedding ({@code transformer.wte} / {@code model.embed_tokens}). */
