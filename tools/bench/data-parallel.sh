@@ -45,9 +45,14 @@ single)
   BASE="${2:?usage: $0 single BASE_DIR}"
   for method in lora full; do
     rm -rf "$WORK/base-$method-"* "$WORK/new-$method-"*
-    for i in $(seq "${PAIRS:-3}"); do   # interleaved, so that load from elsewhere hits both alike
-      run_tree "$BASE" "$WORK/base-$method-$i" --method "$method"
-      run_tree "$ROOT" "$WORK/new-$method-$i" --method "$method"
+    for i in $(seq "${PAIRS:-3}"); do   # interleaved ABBA, so that load from elsewhere and run order hit both alike
+      if (( i % 2 )); then
+        run_tree "$BASE" "$WORK/base-$method-$i" --method "$method"
+        run_tree "$ROOT" "$WORK/new-$method-$i" --method "$method"
+      else
+        run_tree "$ROOT" "$WORK/new-$method-$i" --method "$method"
+        run_tree "$BASE" "$WORK/base-$method-$i" --method "$method"
+      fi
     done
     python3 - "$WORK" "$method" <<'PY'
 import json, statistics, sys, filecmp, glob, os
