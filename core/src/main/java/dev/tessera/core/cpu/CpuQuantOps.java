@@ -126,7 +126,7 @@ final class CpuQuantOps {
     static void quantize8bit(Tensor x, Tensor map, int blocksize, Tensor codes, Tensor absmax) {
         long n = x.numel();
         long blocks = check8bit(n, blocksize, codes, absmax, map);
-        float[] table = floats(map);
+        Blockwise8.Codebook table = Blockwise8.Codebook.of(floats(map));
         MemorySegment xs = seg(x), cs = seg(codes), as = seg(absmax);
         long xo = x.offset() * 4, co = codes.offset(), ao = absmax.offset() * 4;
         Parallel.forRange(blocks, Math.max(1, GRAIN / blocksize), (from, to) ->
@@ -166,6 +166,7 @@ final class CpuQuantOps {
         long blocks = check8bit(n, blocksize, mCodes, mAbsmax, signedMap);
         check8bit(n, blocksize, vCodes, vAbsmax, unsignedMap);
         float[] signed = floats(signedMap), unsigned = floats(unsignedMap);
+        Blockwise8.Codebook signedBook = Blockwise8.Codebook.of(signed), unsignedBook = Blockwise8.Codebook.of(unsigned);
         MemorySegment ps = seg(param), gs = seg(grad), mc = seg(mCodes), ma = seg(mAbsmax), vc = seg(vCodes), va = seg(vAbsmax);
         long po = param.offset() * 4, go = grad.offset() * 4, mco = mCodes.offset(), mao = mAbsmax.offset() * 4;
         long vco = vCodes.offset(), vao = vAbsmax.offset() * 4;
@@ -184,8 +185,8 @@ final class CpuQuantOps {
                 Blockwise8.dequantize(vc, vco, va, vao, unsigned, blocksize, n, v, shift, b, b + 1);
                 adamwRange(ps, po + start * 4, gs, go + start * 4, m, 0, v, 0, 0, len,
                         decay, w1, b2, w2, epsF, negStepSize, bc2Sqrt);
-                Blockwise8.quantize(m, shift, n, signed, blocksize, mc, mco, ma, mao, b, b + 1);
-                Blockwise8.quantize(v, shift, n, unsigned, blocksize, vc, vco, va, vao, b, b + 1);
+                Blockwise8.quantize(m, shift, n, signedBook, blocksize, mc, mco, ma, mao, b, b + 1);
+                Blockwise8.quantize(v, shift, n, unsignedBook, blocksize, vc, vco, va, vao, b, b + 1);
             }
         });
     }
