@@ -63,8 +63,10 @@ public final class GemmBenchmark {
      *
      * <p>Warm-up runs until the timings are stable, because the Vector API is only fast once C2
      * has compiled the micro-kernel and the packing loops (the first calls run interpreted, 5 to
-     * 10 times slower): calls repeat until the median of the last five is within 3% of the
-     * median of the five before, after at least 0.5 s, and for at most 20 s.
+     * 10 times slower, and C2 recompiles the packing loops for a while after the kernel is fast):
+     * calls repeat for at least 3 s and 20 calls, then until the median of the last ten is within
+     * 3% of the median of the ten before, for at most 30 s. A shorter minimum let a five-call run
+     * report 0.6x the long-run figure when C2 was still at work.
      */
     public static Result measure(Device device, int m, int n, int k, boolean transA, boolean transB, int repeat) {
         if (m < 1 || n < 1 || k < 1 || repeat < 1) {
@@ -88,11 +90,11 @@ public final class GemmBenchmark {
                 warm.add(time(call));
                 double elapsed = (System.nanoTime() - start) * 1e-9;
                 int w = warm.size();
-                if (elapsed > 20) {
+                if (elapsed > 30) {
                     break;
                 }
-                if (w >= 10 && elapsed >= 0.5) {
-                    double last = median(warm.subList(w - 5, w)), before = median(warm.subList(w - 10, w - 5));
+                if (w >= 20 && elapsed >= 3) {
+                    double last = median(warm.subList(w - 10, w)), before = median(warm.subList(w - 20, w - 10));
                     if (Math.abs(last - before) <= 0.03 * before) {
                         break;
                     }
