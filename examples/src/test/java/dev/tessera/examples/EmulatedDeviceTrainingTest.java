@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.tessera.core.Scope;
+import dev.tessera.examples.bench.DeviceLoadCheck;
 import dev.tessera.core.Tensor;
 import dev.tessera.nn.io.WeightFolders;
 import java.io.IOException;
@@ -47,6 +48,17 @@ class EmulatedDeviceTrainingTest {
         List<String> verdicts = out.lines().filter(l -> l.matches("(full |lora |qlora) (PASS|FAIL): .*")).toList();
         assertEquals(3, verdicts.size(), out);
         assertTrue(verdicts.stream().allMatch(l -> l.contains(" PASS: ")), out);
+        assertEquals(0, p.exitValue(), out);
+    }
+
+    @Test
+    void modelsLoadStraightToTheEmulatedDeviceAndLookUpIdsThere() throws IOException, InterruptedException {
+        Process p = emulated(DeviceLoadCheck.class.getName(), Path.of("../nn/src/test/resources/fixtures").toAbsolutePath().toString());
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the check did not finish");
+        for (String name : DeviceLoadCheck.names()) {
+            assertTrue(out.lines().anyMatch(l -> l.startsWith(name + " PASS: ")), name + " did not pass:\n" + out);
+        }
         assertEquals(0, p.exitValue(), out);
     }
 
