@@ -9,7 +9,7 @@
 #        mvn -Dtessera.target=target-gpu -pl cuda-bindings dependency:copy-dependencies -DincludeScope=test \
 #            -DexcludeGroupIds=dev.tessera -DoutputDirectory=DIR/lib      # JUnit for the test jar
 #        cp cuda-bindings/target-gpu/*.jar examples/target-gpu/*.jar core/target-gpu/*-tests.jar DIR/lib/
-#        cp -r nn/src/test/resources/fixtures/gpt2-tiny tools/bench/torch_train_step.py DIR/
+#        cp -r nn/src/test/resources/fixtures/{gpt2-tiny,llama-tiny-bf16} tools/bench/torch_train_step.py DIR/
 #        jlink --add-modules java.base,java.logging,java.management,jdk.incubator.vector,jdk.zipfs \
 #              --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output DIR/jre
 #    (jdeps finds java.base and the Vector API; JUnit needs java.logging and java.management, and jdk.zipfs
@@ -25,7 +25,9 @@
 #    "gpu-check: N passed, N failed, N skipped" (CudaPagedMemoryTest among them: pages in device memory and
 #    pinned host memory against the CPU's tiers). Then the paged optimizers (dev.tessera.examples.bench.
 #    PagedOptimizerCheck: paged AdamW and paged 8-bit AdamW on the GPU bitwise equal to unpaged, under a fast
-#    tier of 4 pages), and two model checks:
+#    tier of 4 pages), models loaded straight to the GPU (dev.tessera.examples.bench.DeviceLoadCheck: bitwise
+#    equal to CPU loads moved there, one tensor of host memory at the peak, embedding and rotary ids looked up
+#    on the GPU with the CPU's error text), and two model checks:
 #      - GPT-2-tiny trained 10 steps with `tessera train` on the GPU and on the CPU, full / LoRA / QLoRA
 #        with paged 8-bit AdamW, every loss within 1e-4 relative (dev.tessera.examples.bench.DeviceTrainingCheck);
 #      - a GPT-2 (124M, random weights) LoRA training step on the GPU: tokens/s of `tessera bench train
@@ -50,7 +52,8 @@ if [ "${1:-}" = "package" ]; then
         -DincludeScope=test -DexcludeGroupIds=dev.tessera -DoutputDirectory="$out/lib")
     cp "$root"/cuda-bindings/target-gpu/tessera-cuda-bindings-*.jar "$root"/examples/target-gpu/tessera-examples-*.jar \
         "$root"/core/target-gpu/tessera-core-*-tests.jar "$out/lib/"
-    cp -r "$root/nn/src/test/resources/fixtures/gpt2-tiny" "$root/tools/bench/torch_train_step.py" "$out/"
+    cp -r "$root/nn/src/test/resources/fixtures/gpt2-tiny" "$root/nn/src/test/resources/fixtures/llama-tiny-bf16" \
+        "$root/tools/bench/torch_train_step.py" "$out/"
     "$java_home/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.incubator.vector,jdk.zipfs \
         --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$out/jre"
     cp "$here/gpu-check.sh" "$out/gpu-check.sh"
@@ -96,9 +99,15 @@ timeout "${GPU_CHECK_TIMEOUT:-300}" "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib
 timeout 60 "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.examples.bench.PagedOptimizerCheck cuda \
     2>/dev/null || status=1
 
+# Checkpoints straight to the GPU, bitwise equal to CPU loads moved there; ids looked up on the GPU
+fixtures="$payload"
+[ -d "$fixtures/llama-tiny-bf16" ] || fixtures="$(cd "$here/.." && pwd)/nn/src/test/resources/fixtures"
+# shellcheck disable=SC2086
+timeout 60 "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.examples.bench.DeviceLoadCheck "$fixtures" \
+    2>/dev/null || status=1
+
 # GPT-2-tiny, 10 steps, GPU against CPU
-model="$payload/gpt2-tiny"
-[ -d "$model" ] || model="$(cd "$here/.." && pwd)/nn/src/test/resources/fixtures/gpt2-tiny"
+model="$fixtures/gpt2-tiny"
 # shellcheck disable=SC2086
 timeout 120 "${jvm[@]}" ${JAVA_OPTS:-} -cp "$payload/lib/*" dev.tessera.examples.bench.DeviceTrainingCheck "$model" cuda \
     2>/dev/null || status=1

@@ -121,7 +121,12 @@ public interface Backend {
     void crossEntropyBackward(Tensor logits, Tensor targets, Tensor lse, long ignoreIndex, float scale,
                               Tensor dlogits, int rows, int n);
 
-    /** out[i, :] = weight[ids[i], :] for contiguous weight [V, C], I64 ids [count]. */
+    /**
+     * out[i, :] = weight[ids[i], :] for contiguous weight [V, C], I64 ids [count], F32 out; the
+     * weight is F32, or BF16/F16 (a frozen table, its rows widened to F32 exactly). An id outside
+     * [0, V) is an error ("embedding: token id ID out of range for a vocabulary of V"), reported at
+     * once on the CPU and at the next synchronisation on a device.
+     */
     void embedding(Tensor weight, Tensor ids, Tensor out, int count, int dim);
 
     /** dweight[ids[i], :] += dout[i, :]. */
@@ -158,6 +163,21 @@ public interface Backend {
      * y [m, cols], y = x · W. x and y contiguous F32; y is overwritten.
      */
     void matmul4bit(Packed4Bit w, DType rounding, boolean inputGradient, Tensor x, int m, Tensor y);
+
+    /**
+     * Blockwise 4-bit quantization (bitsandbytes' quantize_4bit) of contiguous F32 x [n] in blocks
+     * of {@code blocksize} (even): absmax[b] = max |x| over block b (F32 [blocks]); x[i] becomes the
+     * index of the entry of {@code code} (F32 [16]) nearest to x[i] / absmax[b] in F32, the lower
+     * index on an exact tie (midpoints in double). With {@code signMagnitude} (FP4) the search runs
+     * over entries 0..7 on |x[i] / absmax[b]| and 8 is added when the quotient is negative. A block
+     * of zeros takes absmax 0 and the code nearest to 0. Two codes per byte of {@code packed}
+     * (U8 [(n + 1) / 2]), the first in the high nibble; an odd count pads with the code of 0.
+     * When {@code absmaxMean} (F32 [1]) is given it receives double quantization's offset,
+     * {@code (float) (sum of absmax in double, in block order / blocks)}. A non-finite x is
+     * reported as an error.
+     */
+    void quantize4bit(Tensor x, Tensor code, boolean signMagnitude, int blocksize, Tensor packed, Tensor absmax,
+                      Tensor absmaxMean);
 
     /**
      * Blockwise 8-bit quantization (bitsandbytes' quantize_blockwise) of contiguous F32 x [n]:

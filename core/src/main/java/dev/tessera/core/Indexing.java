@@ -21,16 +21,11 @@ final class Indexing {
         int[] outShape = Arrays.copyOf(ids.shape(), ids.dim() + 1);
         outShape[ids.dim()] = dim;
         if (weight.dtype() != DType.F32 && !weight.requiresGrad()) {
-            // A frozen BF16/F16 table: widen only the rows looked up, never the whole table.
-            Tensor out = Tensor.empty(DType.F32, weight.device(), count, dim);
-            long[] rows = idc.toLongArray();
-            for (int i = 0; i < count; i++) {
-                if (rows[i] < 0 || rows[i] >= vocab) {
-                    throw new TesseraException("embedding: token id " + rows[i] + " out of range for a vocabulary of " + vocab);
-                }
-                weight.backend().copy(weight.narrow(0, (int) rows[i], 1), out.narrow(0, i, 1));
-            }
-            return out.reshape(outShape);
+            // A frozen BF16/F16 table: the backend widens only the rows looked up, never the whole
+            // table, and reads the ids where they are (no copy to the host).
+            Tensor out = Tensor.empty(DType.F32, weight.device(), outShape);
+            weight.backend().embedding(weight.contiguous(), idc.to(weight.device()), out, count, dim);
+            return out;
         }
         Tensor w = weight.dtype() == DType.F32 ? weight.contiguous() : weight.contiguous().cast(DType.F32);
         Tensor out = Tensor.empty(DType.F32, weight.device(), outShape);

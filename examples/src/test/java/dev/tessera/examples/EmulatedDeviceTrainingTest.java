@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.tessera.core.Scope;
+import dev.tessera.examples.bench.DeviceLoadCheck;
 import dev.tessera.core.Tensor;
 import dev.tessera.nn.io.WeightFolders;
 import java.io.IOException;
@@ -50,6 +51,17 @@ class EmulatedDeviceTrainingTest {
         assertEquals(0, p.exitValue(), out);
     }
 
+    @Test
+    void modelsLoadStraightToTheEmulatedDeviceAndLookUpIdsThere() throws IOException, InterruptedException {
+        Process p = emulated(DeviceLoadCheck.class.getName(), Path.of("../nn/src/test/resources/fixtures").toAbsolutePath().toString());
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the check did not finish");
+        for (String name : DeviceLoadCheck.names()) {
+            assertTrue(out.lines().anyMatch(l -> l.startsWith(name + " PASS: ")), name + " did not pass:\n" + out);
+        }
+        assertEquals(0, p.exitValue(), out);
+    }
+
     /** Runs the CLI in an emulated-device JVM; returns its stdout after checking it exited 0. */
     private static String cli(String... args) throws IOException, InterruptedException {
         Process p = emulated("dev.tessera.examples.Tessera", args);
@@ -85,6 +97,62 @@ class EmulatedDeviceTrainingTest {
                 changed |= base.containsKey(key) && !java.util.Arrays.equals(a, base.get(key).toFloatArray());
             }
             assertTrue(changed, "the adapter changed some weight");
+        }
+    }
+
+    @Test
+    void quantizeOnTheEmulatedDeviceWritesTheCpusBytes(@TempDir Path dir) throws IOException, InterruptedException {
+        String model = CliTest.FIXTURES.resolve("gpt2-tiny").toAbsolutePath().toString();
+        for (List<String> flags : List.of(List.of("--quant", "nf4", "--double-quant"), List.of("--quant", "fp4", "--blocksize", "32"))) {
+            for (String device : List.of("cpu", "cuda")) {
+                List<String> args = new java.util.ArrayList<>(List.of("quantize", "--device", device, "--model", model, "--output",
+                        dir.resolve(flags.get(1) + "-" + device).toString()));
+                args.addAll(flags);
+                cli(args.toArray(String[]::new));
+            }
+            for (String file : List.of("model.safetensors", "config.json")) {
+                byte[] cpu = Files.readAllBytes(dir.resolve(flags.get(1) + "-cpu").resolve(file));
+                byte[] gpu = Files.readAllBytes(dir.resolve(flags.get(1) + "-cuda").resolve(file));
+                assertTrue(java.util.Arrays.equals(cpu, gpu), flags + ": " + file + " differs between the CPU and the device");
+            }
+        }
+    }
+
+    /** Every "loss" and "eval_loss" of a metrics.jsonl, in order. */
+    private static List<Double> losses(Path metrics) throws IOException {
+        List<Double> out = new java.util.ArrayList<>();
+        var pattern = java.util.regex.Pattern.compile("\"(?:eval_)?loss\":([-0-9.eE]+)");
+        for (String line : Files.readAllLines(metrics)) {
+            var m = pattern.matcher(line);
+            while (m.find()) {
+                out.add(Double.parseDouble(m.group(1)));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void theDemoOnTheEmulatedDeviceLearnsAsOnTheCpu(@TempDir Path dir) throws IOException, InterruptedException {
+        // both runs at once: the emulated one takes about two minutes, the CPU's a fraction of that
+        Map<String, Process> runs = new java.util.LinkedHashMap<>();
+        for (String device : List.of("cpu", "cuda")) {
+            runs.put(device, emulated("dev.tessera.examples.Tessera", "demo", "--device", device, "--steps", "2", "--output",
+                    dir.resolve(device).toString()));
+        }
+        for (Map.Entry<String, Process> run : runs.entrySet()) {
+            String out = new String(run.getValue().getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(run.getValue().waitFor(5, TimeUnit.MINUTES), "demo on " + run.getKey() + " did not finish");
+            assertEquals(0, run.getValue().exitValue(), run.getKey() + ": " + out);
+            assertTrue(out.contains("qlora "), out);
+        }
+        for (String method : List.of("full", "lora", "qlora", "ia3", "lora-r4")) {
+            List<Double> cpu = losses(dir.resolve("cpu").resolve(method).resolve("metrics.jsonl"));
+            List<Double> gpu = losses(dir.resolve("cuda").resolve(method).resolve("metrics.jsonl"));
+            assertEquals(cpu.size(), gpu.size(), method);
+            assertTrue(!cpu.isEmpty(), method + " logged no loss");
+            for (int i = 0; i < cpu.size(); i++) {
+                assertEquals(cpu.get(i), gpu.get(i), 1e-4 * Math.abs(cpu.get(i)), method + " loss " + i);
+            }
         }
     }
 

@@ -77,7 +77,10 @@ public final class RotaryEmbedding {
     /**
      * The tables at per-token positions {@code positionIds [B, T]} (I64, e.g. restarting at 0 for
      * every example packed into a row), multiplied by {@code scale}; gather once per forward and
-     * apply in every layer with {@link #apply(Tensor, Angles)}.
+     * apply in every layer with {@link #apply(Tensor, Angles)}. On the CPU the tables grow to the
+     * largest id; on a device they cover at least {@code T} positions (and whatever earlier calls
+     * needed), and a larger id is an error ("embedding: token id ... out of range ...") reported at
+     * the next synchronisation, so the ids never travel to the host.
      *
      * <pre>{@code
      * var angles = rope.angles(Tensor.ofLongs(new long[] {0, 1, 2, 0, 1}, 1, 5), 1f);
@@ -88,14 +91,23 @@ public final class RotaryEmbedding {
         if (positionIds.dim() != 2) {
             throw new TesseraException("rotary embedding: position ids must be [B, T], got " + Arrays.toString(positionIds.shape()));
         }
-        long max = -1;
-        for (long p : positionIds.toLongArray()) {
-            if (p < 0 || p >= Integer.MAX_VALUE / 2) {
-                throw new TesseraException("rotary embedding: position id " + p + " out of range");
+        int needed;
+        if (positionIds.device().isCpu()) {
+            long max = -1;
+            for (long p : positionIds.toLongArray()) {
+                if (p < 0 || p >= Integer.MAX_VALUE / 2) {
+                    throw new TesseraException("rotary embedding: position id " + p + " out of range");
+                }
+                max = Math.max(max, p);
             }
-            max = Math.max(max, p);
+            needed = (int) max + 1;
+        } else {
+            // On a device the ids are never copied to the host: the tables cover at least the row
+            // length (packed examples restart at 0 inside their row), and an id past the tables is
+            // reported by the lookup's error word at the next synchronisation.
+            needed = positionIds.size(1);
         }
-        Tensor[] cs = tables((int) max + 1, scale);
+        Tensor[] cs = tables(needed, scale);
         Tensor cos = cs[0], sin = cs[1];
         if (!cos.device().equals(positionIds.device())) {
             cos = cos.to(positionIds.device());

@@ -63,7 +63,20 @@ public final class Linear4bit extends Module implements LinearLayer {
      * the parameter itself when F32, its requiresGrad unchanged). The packed bytes are copied.
      */
     public Linear4bit(Quantized4Bit weight, Tensor bias, DType computeDtype) {
-        QuantState s = weight.state();
+        this(weight.state(), () -> Tensor.fromBytes(DType.U8, new int[] {weight.packed().length, 1},
+                MemorySegment.ofArray(weight.packed())), bias, computeDtype);
+    }
+
+    /**
+     * A layer whose packed codes {@code packed} (U8, (numel + 1) / 2 of them, on any device) are
+     * taken over as the {@code weight} parameter, shaped [(numel + 1) / 2, 1]; the bias is kept on
+     * the codes' device.
+     */
+    Linear4bit(Tensor packed, QuantState state, Tensor bias, DType computeDtype) {
+        this(state, () -> packed.reshape(packed.numel() == 0 ? 0 : (int) packed.numel(), 1), bias, computeDtype);
+    }
+
+    private Linear4bit(QuantState s, java.util.function.Supplier<Tensor> packedParameter, Tensor bias, DType computeDtype) {
         long[] shape = s.shape();
         if (shape.length != 2 || shape[0] < 1 || shape[1] < 1 || shape[0] > Integer.MAX_VALUE
                 || shape[1] > Integer.MAX_VALUE) {
@@ -76,17 +89,21 @@ public final class Linear4bit extends Module implements LinearLayer {
         if (bias != null && (bias.dim() != 1 || bias.size(0) != out)) {
             throw new TesseraException("Linear4bit: bias must be [" + out + "], got " + Arrays.toString(bias.shape()));
         }
-        byte[] bytes = weight.packed();
-        this.packed = addParameter("weight", Scope.unowned(() ->
-                Tensor.fromBytes(DType.U8, new int[] {bytes.length, 1}, MemorySegment.ofArray(bytes))));
+        Tensor codes = Scope.unowned(packedParameter::get);
+        if (codes.dtype() != DType.U8 || codes.numel() != (s.numel() + 1) / 2) {
+            throw new TesseraException("Linear4bit: packed codes must be U8 of " + (s.numel() + 1) / 2 + " bytes, got "
+                    + codes.dtype() + " " + Arrays.toString(codes.shape()));
+        }
+        this.packed = addParameter("weight", codes);
+        Device home = codes.device();
         if (bias == null) {
             this.bias = null;
         } else {
             boolean trainable = bias.requiresGrad();
             Tensor b = bias;
-            if (bias.dtype() != DType.F32 || !bias.device().isCpu()) {
+            if (bias.dtype() != DType.F32 || !bias.device().equals(home)) {
                 try (var ng = Autograd.noGrad()) {
-                    b = Scope.unowned(() -> bias.to(Device.CPU).cast(DType.F32).copy());
+                    b = Scope.unowned(() -> bias.to(home).cast(DType.F32).copy());
                 }
             }
             this.bias = addParameter("bias", b);
@@ -102,6 +119,20 @@ public final class Linear4bit extends Module implements LinearLayer {
     public static Linear4bit quantize(LinearLayer layer, QuantType type, int blocksize, boolean doubleQuant,
                                       DType computeDtype) {
         checkCompute(computeDtype);
+        if (!layer.weight().device().isCpu()) {
+            // on the weight's device: the codes never travel, only the block statistics come to the host
+            Tensor w = layer.weight();
+            if (w.dim() != 2 || w.size(0) != layer.outFeatures() || w.size(1) != layer.inFeatures()) {
+                throw new TesseraException("Linear4bit: layer weight " + Arrays.toString(w.shape()) + " is not [out, in] = ["
+                        + layer.outFeatures() + ", " + layer.inFeatures() + "]");
+            }
+            BackendQuantize4Bit.Result r;
+            try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
+                r = BackendQuantize4Bit.quantize(w.cast(DType.F32).contiguous(), new long[] {w.size(0), w.size(1)}, type,
+                        blocksize, doubleQuant);
+            }
+            return new Linear4bit(r.packed(), r.state(), layer.bias(), computeDtype);
+        }
         Quantized4Bit q;
         try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
             Tensor w = layer.weight().to(Device.CPU).cast(DType.F32).contiguous();

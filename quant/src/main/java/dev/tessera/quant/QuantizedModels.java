@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.core.Autograd;
 import dev.tessera.core.DType;
+import dev.tessera.core.Device;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
@@ -125,6 +126,17 @@ public final class QuantizedModels {
      */
     public static CausalLM loadIn4bit(Path dir, BitsAndBytesConfig config, DType frozenDtype,
                                       java.util.function.BiConsumer<Integer, Integer> progress) {
+        return loadIn4bit(dir, config, frozenDtype, Device.CPU, progress);
+    }
+
+    /**
+     * As {@link #loadIn4bit(Path, BitsAndBytesConfig, DType, java.util.function.BiConsumer)}, straight
+     * onto {@code device}: each weight that becomes 4-bit is read on the host (one tensor), moved
+     * there and quantized by its backend ({@code Backend.quantize4bit}, the CPU's bytes); the
+     * others go through {@link CausalLM#loadFrozen(Path, DType, CausalLM.WeightInterceptor, Device)}.
+     */
+    public static CausalLM loadIn4bit(Path dir, BitsAndBytesConfig config, DType frozenDtype, Device device,
+                                      java.util.function.BiConsumer<Integer, Integer> progress) {
         if (isQuantized(dir)) {
             throw new TesseraException(dir + ": already quantized (config.json has a quantization_config); load it with load()");
         }
@@ -144,40 +156,53 @@ public final class QuantizedModels {
         // Each layer's packed bytes go off-heap as soon as it is quantized (a layer with a bias
         // waits for its bias, read next), so the heap never holds more than one layer.
         Map<String, Linear4bit> layers = new LinkedHashMap<>();
-        Map<String, Quantized4Bit> waitingForBias = new HashMap<>();
+        // a quantized layer waiting for its bias: given the bias, the layer
+        Map<String, java.util.function.Function<Tensor, Linear4bit>> waitingForBias = new HashMap<>();
         List<Tensor> standIns = new ArrayList<>();
         CausalLM model;
         try {
             model = CausalLM.loadFrozen(dir, frozenDtype, (name, shape, read) -> {
                 String module = name.substring(0, Math.max(0, name.lastIndexOf('.')));
-                Quantized4Bit waiting = name.endsWith(".bias") ? waitingForBias.remove(module) : null;
+                var waiting = name.endsWith(".bias") ? waitingForBias.remove(module) : null;
                 if (waiting != null) {
                     Tensor bias = Scope.unowned(read::get); // F32, as quantize() keeps biases
-                    layers.put(module, new Linear4bit(waiting, bias, config.computeDtype()));
-                    return bias;
+                    Linear4bit layer = waiting.apply(bias);
+                    layers.put(module, layer);
+                    if (layer.bias() != bias) {
+                        bias.release();   // the layer keeps its copy on the device
+                    }
+                    return layer.bias();
                 }
                 Boolean transposed = targets.get(name);
                 if (transposed == null) {
                     return null;
                 }
-                Quantized4Bit q;
+                java.util.function.Function<Tensor, Linear4bit> make;
                 try (var scope = Scope.open(); var ng = Autograd.noGrad()) {
-                    Tensor wide = read.get(); // F32, the only copy
+                    Tensor wide = read.get().to(device); // F32, the only copy (on the host, then the device's)
                     // Conv1D stores [in, out]; 4-bit weights are [out, in]
                     Tensor w = transposed ? wide.t().contiguous() : wide;
-                    q = Quantized4Bit.quantize(w.dataSegment(), new long[] {w.size(0), w.size(1)}, config.quantType(),
-                            config.blocksize(), config.doubleQuant());
+                    long[] outIn = {w.size(0), w.size(1)};
+                    if (device.isCpu()) {
+                        Quantized4Bit q = Quantized4Bit.quantize(w.dataSegment(), outIn, config.quantType(),
+                                config.blocksize(), config.doubleQuant());
+                        make = bias -> new Linear4bit(q, bias, config.computeDtype());
+                    } else {
+                        BackendQuantize4Bit.Result r = BackendQuantize4Bit.quantize(w, outIn, config.quantType(),
+                                config.blocksize(), config.doubleQuant());
+                        make = bias -> new Linear4bit(r.packed(), r.state(), bias, config.computeDtype());
+                    }
                 }
                 if (withBias.contains(module)) {
-                    waitingForBias.put(module, q);
+                    waitingForBias.put(module, make);
                 } else {
-                    layers.put(module, new Linear4bit(q, null, config.computeDtype()));
+                    layers.put(module, make.apply(null));
                 }
                 progress.accept(layers.size() + waitingForBias.size(), targets.size());
                 Tensor stand = broadcastZero(shape);
                 standIns.add(stand);
                 return stand;
-            });
+            }, device);
         } catch (RuntimeException | Error e) {
             standIns.forEach(Tensor::release);
             layers.values().forEach(Linear4bit::release);
@@ -320,6 +345,16 @@ public final class QuantizedModels {
 
     /** As {@link #quantize(Path, Path, BitsAndBytesConfig)}, saying which layers were quantized and which kept. */
     public static FolderSummary quantizeFolder(Path modelDir, Path outDir, BitsAndBytesConfig config) {
+        return quantizeFolder(modelDir, outDir, config, Device.CPU);
+    }
+
+    /**
+     * As {@link #quantizeFolder(Path, Path, BitsAndBytesConfig)}, computing on {@code device}: each
+     * weight goes there as it is read and is quantized by its backend ({@code Backend.quantize4bit});
+     * only the codes and block statistics come back to be written. The files are byte for byte
+     * those quantized on the CPU.
+     */
+    public static FolderSummary quantizeFolder(Path modelDir, Path outDir, BitsAndBytesConfig config, Device device) {
         if (isQuantized(modelDir)) {
             throw new TesseraException(modelDir + ": already quantized (config.json has a quantization_config)");
         }
@@ -327,7 +362,7 @@ public final class QuantizedModels {
             throw new TesseraException(outDir + ": the output folder must differ from the model folder");
         }
         int[] lastTenth = {-1};
-        FolderSummary summary = quantizeStreaming(modelDir, outDir, config, (done, total) -> {
+        FolderSummary summary = quantizeStreaming(modelDir, outDir, config, device, (done, total) -> {
             int tenth = done * 10 / Math.max(1, total);
             if (tenth != lastTenth[0] || done.equals(total)) {
                 lastTenth[0] = tenth;
@@ -350,7 +385,7 @@ public final class QuantizedModels {
      * are byte for byte those of {@link #save(CausalLM, Path, BitsAndBytesConfig)} after
      * {@link #quantize(CausalLM, BitsAndBytesConfig)} on the fully loaded model.
      */
-    private static FolderSummary quantizeStreaming(Path modelDir, Path outDir, BitsAndBytesConfig config,
+    private static FolderSummary quantizeStreaming(Path modelDir, Path outDir, BitsAndBytesConfig config, Device device,
                                                    java.util.function.BiConsumer<Integer, Integer> progress) {
         Map<String, Boolean> targets = quantizationTargets(ModelConfig.read(modelDir.resolve("config.json")), config);
         Map<String, List<String>> stateNames = new LinkedHashMap<>(); // module -> its quant-state tensor names
@@ -363,9 +398,14 @@ public final class QuantizedModels {
                     if (transposed == null) {
                         writer.add(name, wide);
                     } else {
-                        Tensor w = transposed ? wide.t().contiguous() : wide;
-                        Quantized4Bit q = Quantized4Bit.quantize(w.dataSegment(), new long[] {w.size(0), w.size(1)},
-                                config.quantType(), config.blocksize(), config.doubleQuant());
+                        Tensor on = wide.to(device);
+                        Tensor w = transposed ? on.t().contiguous() : on;
+                        long[] shape2 = {w.size(0), w.size(1)};
+                        Quantized4Bit q = device.isCpu()
+                                ? Quantized4Bit.quantize(w.dataSegment(), shape2, config.quantType(), config.blocksize(),
+                                        config.doubleQuant())
+                                : BackendQuantize4Bit.quantize(w, shape2, config.quantType(), config.blocksize(),
+                                        config.doubleQuant()).toHost();
                         byte[] packed = q.packed();
                         writer.add(name, Tensor.fromBytes(DType.U8, new int[] {packed.length, 1}, MemorySegment.ofArray(packed)));
                         Map<String, Tensor> state = new LinkedHashMap<>();

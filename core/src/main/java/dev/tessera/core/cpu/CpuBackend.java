@@ -375,6 +375,14 @@ public final class CpuBackend implements Backend {
                 throw new TesseraException("embedding: token id " + id + " out of range for a vocabulary of " + vocab);
             }
         }
+        if (weight.dtype() != DType.F32) {
+            // a frozen BF16/F16 table: only the rows looked up are widened
+            Tensor table = weight.reshape((int) vocab, dim), rows = out.reshape(count, dim);
+            for (int i = 0; i < count; i++) {
+                copy(table.narrow(0, (int) is.get(LL, io + i * 8L), 1), rows.narrow(0, i, 1));
+            }
+            return;
+        }
         Parallel.forRange(count, Math.max(1, GRAIN / Math.max(dim, 1)), (from, to) -> {
             for (long i = from; i < to; i++) {
                 long id = is.get(LL, io + i * 8);
@@ -442,6 +450,12 @@ public final class CpuBackend implements Backend {
     public void matmul4bit(Packed4Bit w, DType rounding, boolean inputGradient, Tensor x, int m, Tensor y) {
         matmulFlops.add(2L * m * w.rows() * w.cols());
         CpuQuantOps.matmul4bit(w, rounding, inputGradient, x, m, y);
+    }
+
+    @Override
+    public void quantize4bit(Tensor x, Tensor code, boolean signMagnitude, int blocksize, Tensor packed, Tensor absmax,
+                             Tensor absmaxMean) {
+        Blockwise4.quantize(x, code, signMagnitude, blocksize, packed, absmax, absmaxMean);
     }
 
     @Override

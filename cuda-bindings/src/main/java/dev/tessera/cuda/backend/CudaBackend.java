@@ -482,8 +482,11 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embedding(Tensor weight, Tensor ids, Tensor out, int count, int dim) {
-        launcher.elementwise(Kernel.EMBEDDING_FORWARD, (long) count * dim, address(weight), address(ids), address(out),
-                count, dim, rowsOf(weight, dim), context.errorWord());
+        if (weight.dtype() != DType.F32 && weight.dtype() != DType.BF16 && weight.dtype() != DType.F16) {
+            throw new TesseraException("embedding: the table must be F32, BF16 or F16, got " + weight.dtype());
+        }
+        launcher.elementwise(Kernel.EMBEDDING_FORWARD, (long) count * dim, address(weight), weight.dtype().ordinal(),
+                address(ids), address(out), count, dim, rowsOf(weight, dim), context.errorWord());
     }
 
     @Override
@@ -533,6 +536,12 @@ public final class CudaBackend implements Backend {
     @Override
     public void matmul4bit(Packed4Bit w, DType rounding, boolean inputGradient, Tensor x, int m, Tensor y) {
         quant.matmul4bit(w, rounding, inputGradient, x, m, y);
+    }
+
+    @Override
+    public void quantize4bit(Tensor x, Tensor code, boolean signMagnitude, int blocksize, Tensor packed, Tensor absmax,
+                             Tensor absmaxMean) {
+        quant.quantize4bit(x, code, signMagnitude, blocksize, packed, absmax, absmaxMean);
     }
 
     @Override

@@ -35,6 +35,9 @@ final class CudaContext {
     static final int ERR_TARGET_INDEX = 2;
     static final int ERR_SELECT_INDEX = 3;
     static final int ERR_NONFINITE_QUANT = 4;
+    static final int ERR_NONFINITE_QUANT4 = 5;
+    /** Bytes of the error word: int code, int unused, two 64-bit details (common.cuh's report_error). */
+    static final int ERROR_WORD_BYTES = 24;
 
     private final Device device;
     private final int driverVersion;
@@ -85,9 +88,9 @@ final class CudaContext {
             check(cuda_h.cuStreamCreate(ptrOut, 0), "cuStreamCreate");
             MemorySegment stream = ptrOut.get(ValueLayout.ADDRESS, 0);
             MemorySegment longOut = arena.allocate(ValueLayout.JAVA_LONG);
-            check(cuda_h.cuMemAlloc_v2(longOut, 4), "cuMemAlloc_v2(error word)");
+            check(cuda_h.cuMemAlloc_v2(longOut, ERROR_WORD_BYTES), "cuMemAlloc_v2(error word)");
             long errorWord = longOut.get(ValueLayout.JAVA_LONG, 0);
-            check(cuda_h.cuMemsetD8_v2(errorWord, (byte) 0, 4), "cuMemsetD8_v2(error word)");
+            check(cuda_h.cuMemsetD8_v2(errorWord, (byte) 0, ERROR_WORD_BYTES), "cuMemsetD8_v2(error word)");
             CudaContext c = new CudaContext(Device.cuda(ordinal), dev, driverVersion, nameBuf.getString(0), major, minor,
                     ctx, stream, errorWord);
             if (!Thread.currentThread().isVirtual()) {
@@ -142,20 +145,31 @@ final class CudaContext {
         check(cuda_h.cuStreamSynchronize(stream), "cuStreamSynchronize");
         releasePendingHostBuffers();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment word = arena.allocate(ValueLayout.JAVA_INT);
-            check(cuda_h.cuMemcpyDtoH_v2(word, errorWord, 4), "cuMemcpyDtoH_v2(error word)");
+            MemorySegment word = arena.allocate(ERROR_WORD_BYTES, 8);
+            check(cuda_h.cuMemcpyDtoH_v2(word, errorWord, ERROR_WORD_BYTES), "cuMemcpyDtoH_v2(error word)");
             int code = word.get(ValueLayout.JAVA_INT, 0);
             if (code != 0) {
-                check(cuda_h.cuMemsetD8_v2(errorWord, (byte) 0, 4), "cuMemsetD8_v2(error word)");
-                throw new TesseraException(switch (code) {
-                    case ERR_EMBEDDING_INDEX -> "embedding: an id is outside the weight's rows (on " + device + ")";
-                    case ERR_TARGET_INDEX -> "cross entropy: a target is outside [0, classes) and not the ignore index (on " + device + ")";
-                    case ERR_SELECT_INDEX -> "index_select/index_add: an index is outside the dimension (on " + device + ")";
-                    case ERR_NONFINITE_QUANT -> "8-bit quantize: a non-finite value (an optimizer state overflowed?) (on " + device + ")";
-                    default -> "a CUDA kernel reported error code " + code + " (on " + device + ")";
-                });
+                check(cuda_h.cuMemsetD8_v2(errorWord, (byte) 0, ERROR_WORD_BYTES), "cuMemsetD8_v2(error word)");
+                throw new TesseraException(errorMessage(code, word.get(ValueLayout.JAVA_LONG, 8),
+                        word.get(ValueLayout.JAVA_LONG, 16)));
             }
         }
+    }
+
+    /**
+     * The error a kernel reported, in the CPU backend's words where it has them (an index and its
+     * bound are carried in the error word's details), so a bad id reads the same on every device.
+     */
+    String errorMessage(int code, long detail, long bound) {
+        return switch (code) {
+            case ERR_EMBEDDING_INDEX -> "embedding: token id " + detail + " out of range for a vocabulary of " + bound;
+            case ERR_TARGET_INDEX -> "crossEntropy: target " + detail + " out of range for " + bound + " classes";
+            case ERR_SELECT_INDEX -> "indexSelect: index " + detail + " out of range for a dimension of size " + bound;
+            case ERR_NONFINITE_QUANT -> "8-bit quantize: a non-finite value (an optimizer state overflowed?) (on " + device + ")";
+            case ERR_NONFINITE_QUANT4 -> "4-bit quantize: non-finite value " + Float.intBitsToFloat((int) bound)
+                    + " at index " + detail;
+            default -> "a CUDA kernel reported error code " + code + " (on " + device + ")";
+        };
     }
 
     /** Releases {@code host} once the stream has run every copy enqueued so far (at the next synchronisation). */

@@ -90,6 +90,31 @@ final class CudaQuantOps {
         }
     }
 
+    void quantize4bit(Tensor x, Tensor code, boolean signMagnitude, int blocksize, Tensor packed, Tensor absmax,
+                      Tensor absmaxMean) {
+        long n = x.numel();
+        long blocks = (n + blocksize - 1) / blocksize;
+        if (blocksize < 2 || blocksize % 2 != 0 || blocksize > KernelConstants.MAX_QUANT_BLOCK) {
+            throw new TesseraException("4-bit quantize on cuda: blocksize must be even in [2, "
+                    + KernelConstants.MAX_QUANT_BLOCK + "], got " + blocksize);
+        }
+        if (x.dtype() != DType.F32 || !x.isContiguous() || code.dtype() != DType.F32 || code.numel() != 16
+                || packed.dtype() != DType.U8 || packed.numel() != (n + 1) / 2 || !packed.isContiguous()
+                || absmax.dtype() != DType.F32 || absmax.numel() != blocks || !absmax.isContiguous()
+                || absmaxMean != null && (absmaxMean.dtype() != DType.F32 || absmaxMean.numel() != 1)) {
+            throw new TesseraException("4-bit quantize: " + n + " F32 values need an F32 code [16], U8 packed ["
+                    + (n + 1) / 2 + "], F32 absmax [" + blocks + "] and an F32 mean [1] or none");
+        }
+        if (n == 0) {
+            return;
+        }
+        launcher.launch(Kernel.QUANTIZE_4BIT, blocks, KernelLauncher.THREADS, 1, address(x), address(code),
+                signMagnitude ? 1 : 0, blocksize, address(packed), address(absmax), n, context.errorWord());
+        if (absmaxMean != null) {
+            launcher.launch(Kernel.ABSMAX_MEAN, 1, 32, 1, address(absmax), blocks, address(absmaxMean));
+        }
+    }
+
     void quantize8bit(Tensor x, Tensor map, int blocksize, Tensor codes, Tensor absmax) {
         long n = x.numel();
         long blocks = check8bit(n, blocksize, codes, absmax, map);

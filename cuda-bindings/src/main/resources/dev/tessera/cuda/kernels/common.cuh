@@ -22,9 +22,19 @@ struct Strides { i64 s[TS_MAX_DIMS]; };             // 64 bytes, in elements
 enum { DT_F32 = 0, DT_BF16 = 1, DT_F16 = 2, DT_I64 = 3, DT_I32 = 4, DT_U8 = 5, DT_BOOL = 6 };
 
 // Codes a kernel leaves in the backend's error word when an index is out of range.
-enum { ERR_EMBEDDING_INDEX = 1, ERR_TARGET_INDEX = 2, ERR_SELECT_INDEX = 3, ERR_NONFINITE_QUANT = 4 };
+enum { ERR_EMBEDDING_INDEX = 1, ERR_TARGET_INDEX = 2, ERR_SELECT_INDEX = 3, ERR_NONFINITE_QUANT = 4,
+       ERR_NONFINITE_QUANT4 = 5 };
 
 #define TS_NAN __int_as_float(0x7fffffff)
+
+// The error word (24 bytes): int code, int unused, then two 64-bit details that the host puts in
+// its message (the bad index and the bound it broke). The first error since the last check wins.
+__device__ __forceinline__ void report_error(int* err, int code, i64 detail, i64 bound) {
+    if (atomicCAS(err, 0, code) == 0) {
+        ((i64*)err)[1] = detail;
+        ((i64*)err)[2] = bound;
+    }
+}
 
 __device__ __forceinline__ i64 global_index() { return (i64)blockIdx.x * blockDim.x + threadIdx.x; }
 __device__ __forceinline__ i64 grid_stride() { return (i64)gridDim.x * blockDim.x; }

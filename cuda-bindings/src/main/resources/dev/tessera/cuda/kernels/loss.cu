@@ -22,7 +22,7 @@ extern "C" __global__ void cross_entropy_rows(const float* logits, const i64* ta
         loss[row] = 0.0f;
     } else if (t < 0 || t >= n) {
         loss[row] = TS_NAN;
-        atomicExch(err, ERR_TARGET_INDEX);
+        report_error(err, ERR_TARGET_INDEX, t, n);
     } else {
         loss[row] = l - xr[t];
     }
@@ -38,7 +38,7 @@ extern "C" __global__ void cross_entropy_backward_rows(const float* logits, cons
     i64 t = targets[row];
     bool ignored = t == ignoreIndex;
     if (!ignored && (t < 0 || t >= n)) {
-        if (threadIdx.x == 0) atomicExch(err, ERR_TARGET_INDEX);
+        if (threadIdx.x == 0) report_error(err, ERR_TARGET_INDEX, t, n);
         ignored = true;
     }
     float l = lse[row];

@@ -75,3 +75,66 @@ extern "C" __global__ void gemv_4bit(const unsigned char* packed, const float* c
     s = block_sum(s);
     if (threadIdx.x == 0) y[row] = s;
 }
+
+// ---- Backend.quantize4bit: blockwise 4-bit codes as the CPU backend's Blockwise4 (bitsandbytes' quantize_4bit)
+
+// One block of threads per quantization block (blocksize even). The code table's nearest-entry search
+// is built once per block: entries sorted ascending (signMagnitude: entries 0..7, searched on |v|),
+// midpoints in double, the lower index on an exact tie.
+extern "C" __global__ void quantize_4bit(const float* x, const float* code, int signMagnitude, int blocksize,
+                                         unsigned char* packed, float* absmax, i64 n, int* error) {
+    __shared__ int sortedIndex[16];
+    __shared__ int tieIndex[15];
+    __shared__ double thresholds[15];
+    int searched = signMagnitude ? 8 : 16;
+    if (threadIdx.x == 0) {
+        for (int k = 0; k < searched; k++) {   // insertion sort of the indices by value (values are distinct)
+            int j = k;
+            while (j > 0 && code[sortedIndex[j - 1]] > code[k]) {
+                sortedIndex[j] = sortedIndex[j - 1];
+                j--;
+            }
+            sortedIndex[j] = k;
+        }
+        for (int k = 0; k + 1 < searched; k++) {
+            thresholds[k] = ((double)code[sortedIndex[k]] + (double)code[sortedIndex[k + 1]]) / 2;
+            tieIndex[k] = sortedIndex[k] < sortedIndex[k + 1] ? sortedIndex[k] : sortedIndex[k + 1];
+        }
+    }
+    i64 start = (i64)blockIdx.x * blocksize;
+    i64 end = start + blocksize < n ? start + blocksize : n;
+    float m = 0.0f;
+    i64 badAt = -1;
+    for (i64 i = start + threadIdx.x; i < end; i += blockDim.x) {
+        float v = x[i];
+        if (!is_finite(v) && badAt < 0) badAt = i;
+        m = fmaxf(m, fabsf(v));
+    }
+    m = block_max(m);   // synchronises the block: the search tables are ready below
+    if (badAt >= 0) report_error(error, ERR_NONFINITE_QUANT4, badAt, (i64)__float_as_uint(x[badAt]));
+    if (threadIdx.x == 0) absmax[blockIdx.x] = m;
+    for (i64 e = start + 2 * (i64)threadIdx.x; e < end; e += 2 * (i64)blockDim.x) {
+        int q[2];
+        for (int h = 0; h < 2; h++) {
+            float v = m == 0.0f || e + h >= end ? 0.0f : x[e + h] / m;
+            int sign = 0;
+            if (signMagnitude) {
+                sign = v < 0.0f ? 8 : 0;
+                v = fabsf(v);
+            }
+            int p = 0;
+            while (p < searched - 1 && (double)v > thresholds[p]) p++;
+            q[h] = sign + (p < searched - 1 && (double)v == thresholds[p] ? tieIndex[p] : sortedIndex[p]);
+        }
+        packed[e >> 1] = (unsigned char)(q[0] << 4 | q[1]);
+    }
+}
+
+// mean[0] = (float) (sum of absmax[0..blocks) in double, in order / blocks): double quantization's offset, summed
+// in the CPU's order so that it is the same float.
+extern "C" __global__ void absmax_mean(const float* absmax, i64 blocks, float* mean) {
+    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    double sum = 0.0;
+    for (i64 b = 0; b < blocks; b++) sum += (double)absmax[b];
+    mean[0] = (float)(sum / (double)blocks);
+}

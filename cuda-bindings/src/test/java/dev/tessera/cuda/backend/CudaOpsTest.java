@@ -370,10 +370,42 @@ class CudaOpsTest extends CudaAgainstCpu {
         Tensor weight = randn(10, 4).to(CUDA), out = Tensor.zeros(DType.F32, CUDA, 2, 4);
         gpu.embedding(weight, Tensor.ofLongs(new long[] {3, 10}, 2).to(CUDA), out, 2, 4);
         TesseraException e = assertThrows(TesseraException.class, gpu::synchronize);
-        assertTrue(e.getMessage().startsWith("embedding: an id is outside"), e.getMessage());
+        TesseraException onCpu = assertThrows(TesseraException.class,
+                () -> cpu.embedding(randn(10, 4), Tensor.ofLongs(new long[] {3, 10}, 2), Tensor.zeros(2, 4), 2, 4));
+        assertEquals(onCpu.getMessage(), e.getMessage());
+        assertEquals("embedding: token id 10 out of range for a vocabulary of 10", e.getMessage());
         gpu.synchronize();   // reported once, then cleared
         float[] rows = out.toFloatArray();
         assertEquals(0f, rows[4]);
+    }
+
+    @Test
+    void outOfRangeTargetsAndIndicesReadAsTheCpusErrors() {
+        Tensor logits = randn(3, 5);
+        Tensor targets = Tensor.ofLongs(new long[] {1, -100, 7}, 3);
+        TesseraException onCpu = assertThrows(TesseraException.class, () -> cpu.crossEntropy(logits, targets, -100,
+                Tensor.zeros(3), Tensor.zeros(3), 3, 5));
+        gpu.crossEntropy(logits.to(CUDA), targets.to(CUDA), -100, Tensor.zeros(DType.F32, CUDA, 3),
+                Tensor.zeros(DType.F32, CUDA, 3), 3, 5);
+        assertEquals(onCpu.getMessage(), assertThrows(TesseraException.class, gpu::synchronize).getMessage());
+        Tensor x = randn(2, 4, 3), index = Tensor.ofLongs(new long[] {0, -1}, 2);
+        onCpu = assertThrows(TesseraException.class, () -> cpu.indexSelect(x, index, Tensor.zeros(2, 2, 3), 2, 4, 3, 2));
+        gpu.indexSelect(x.to(CUDA), index.to(CUDA), Tensor.zeros(DType.F32, CUDA, 2, 2, 3), 2, 4, 3, 2);
+        assertEquals(onCpu.getMessage(), assertThrows(TesseraException.class, gpu::synchronize).getMessage());
+    }
+
+    @Test
+    void aFrozenBf16OrF16TableIsLookedUpWidenedOnTheDevice() {
+        int vocab = 40, dim = 24, count = 30;
+        Tensor ids = ids(vocab, count);
+        for (DType table : new DType[] {DType.BF16, DType.F16}) {
+            Tensor weight = randn(vocab, dim).cast(table);
+            Tensor expected = Tensor.zeros(count, dim);
+            cpu.embedding(weight, ids, expected, count, dim);
+            Tensor actual = Tensor.zeros(DType.F32, CUDA, count, dim);
+            gpu.embedding(weight.to(CUDA), ids.to(CUDA), actual, count, dim);
+            assertArrayEquals(expected.toFloatArray(), actual.toFloatArray(), table.toString());
+        }
     }
 
     // ---------------------------------------------------------------- optimizer, 4-bit

@@ -114,6 +114,59 @@ class CudaQuantOpsTest extends CudaAgainstCpu {
         }
     }
 
+    /** FP4's table as bitsandbytes' (sign-magnitude: entries 8..15 the negated 0..7, 8 holding +0). */
+    private static float[] fp4() {
+        float[] magnitudes = {0f, 0.0625f, 8f, 12f, 4f, 6f, 2f, 3f};
+        float[] code = new float[16];
+        for (int i = 0; i < 8; i++) {
+            code[i] = magnitudes[i] / 12f;
+            code[i + 8] = i == 0 ? 0f : -magnitudes[i] / 12f;
+        }
+        return code;
+    }
+
+    @Test
+    void quantize4bitWritesTheCpusBytesForNf4AndFp4WithTheDoubleQuantOffset() {
+        // odd count (a padded last byte), a last block cut short, a block of zeros, exact code midpoints
+        int n = 64 * 37 + 21;
+        float[] x = gaussian(n);
+        java.util.Arrays.fill(x, 128, 192, 0f);
+        for (int i = 256; i < 320; i++) {
+            x[i] = (NF4[i % 15] + NF4[i % 15 + 1]) / 2;   // ties between neighbours
+        }
+        x[320] = 1f;
+        for (boolean fp4 : new boolean[] {false, true}) {
+            for (int blocksize : new int[] {64, 256}) {
+                Tensor code = Tensor.of(fp4 ? fp4() : NF4, 16);
+                int blocks = (n + blocksize - 1) / blocksize;
+                Tensor packed = Tensor.zeros(DType.U8, Device.CPU, (n + 1) / 2), absmax = Tensor.zeros(blocks),
+                        mean = Tensor.zeros(1);
+                cpu.quantize4bit(Tensor.of(x, n), code, fp4, blocksize, packed, absmax, mean);
+                Tensor packedG = Tensor.zeros(DType.U8, CUDA, (n + 1) / 2), absmaxG = Tensor.zeros(DType.F32, CUDA, blocks),
+                        meanG = Tensor.zeros(DType.F32, CUDA, 1);
+                gpu.quantize4bit(Tensor.of(x, n).to(CUDA), code.to(CUDA), fp4, blocksize, packedG, absmaxG, meanG);
+                String what = (fp4 ? "fp4" : "nf4") + " blocksize " + blocksize;
+                assertArrayEquals(bytes(packed), bytes(packedG.to(Device.CPU)), what + " codes");
+                assertArrayEquals(absmax.toFloatArray(), absmaxG.toFloatArray(), what + " absmax");
+                assertEquals(Float.floatToRawIntBits(mean.toFloatArray()[0]), Float.floatToRawIntBits(meanG.toFloatArray()[0]),
+                        what + " mean");
+            }
+        }
+    }
+
+    @Test
+    void quantize4bitReportsANonFiniteValueAsTheCpuDoes() {
+        float[] x = gaussian(200);
+        x[131] = Float.NaN;
+        Tensor code = Tensor.of(NF4, 16);
+        TesseraException onCpu = assertThrows(TesseraException.class, () -> cpu.quantize4bit(Tensor.of(x, 200), code,
+                false, 64, Tensor.zeros(DType.U8, Device.CPU, 100), Tensor.zeros(4), null));
+        gpu.quantize4bit(Tensor.of(x, 200).to(CUDA), code.to(CUDA), false, 64, Tensor.zeros(DType.U8, CUDA, 100),
+                Tensor.zeros(DType.F32, CUDA, 4), null);
+        TesseraException onGpu = assertThrows(TesseraException.class, gpu::synchronize);
+        assertEquals(onCpu.getMessage(), onGpu.getMessage());
+    }
+
     @Test
     void blockwise8bitCodesEqualTheCpu() {
         int n = 1000, bs = 256, blocks = 4;

@@ -173,7 +173,8 @@ class KernelSourcesTest {
         assertNumbering(cEnum(common, "DT_"), DType.values(), "DType");
         Map<String, Integer> errors = cEnum(common, "ERR_");
         assertEquals(Map.of("EMBEDDING_INDEX", CudaContext.ERR_EMBEDDING_INDEX, "TARGET_INDEX", CudaContext.ERR_TARGET_INDEX,
-                "SELECT_INDEX", CudaContext.ERR_SELECT_INDEX, "NONFINITE_QUANT", CudaContext.ERR_NONFINITE_QUANT), errors);
+                "SELECT_INDEX", CudaContext.ERR_SELECT_INDEX, "NONFINITE_QUANT", CudaContext.ERR_NONFINITE_QUANT,
+                "NONFINITE_QUANT4", CudaContext.ERR_NONFINITE_QUANT4), errors);
         Matcher dims = Pattern.compile("#define TS_MAX_DIMS (\\d+)").matcher(common);
         assertTrue(dims.find());
         assertEquals(StridedLayout.MAX_DIMS, Integer.parseInt(dims.group(1)));

@@ -81,7 +81,7 @@ public final class BenchTrain implements Callable<Integer> {
         if (batchSize < 1 || seqLen < 2 || steps < 1 || warmup < 0 || r < 1) {
             throw new UsageException("need --batch-size >= 1, --seq-len >= 2, --steps >= 1, --warmup >= 0, --r >= 1");
         }
-        Timed timed = load();
+        Timed timed = load(device);
         timed.trained().to(device);
         timed.trained().train(true);
         AdamW opt = new AdamW(ParamGroup.all(timed.trained().trainableParameters(), 0.0), 1e-4);
@@ -123,11 +123,11 @@ public final class BenchTrain implements Callable<Integer> {
         return 0;
     }
 
-    private Timed load() {
+    private Timed load(Device device) {
         CausalLM base = switch (method) {
-            case FULL -> ModelFolders.load(model);
-            case QLORA -> ModelFolders.loadIn4bit(model, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null), torchDtype.dtype());
-            case LORA -> ModelFolders.loadFrozen(model, torchDtype.dtype());
+            case FULL -> ModelFolders.load(model, device);
+            case QLORA -> ModelFolders.loadIn4bit(model, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null), torchDtype.dtype(), device);
+            case LORA -> ModelFolders.loadFrozen(model, torchDtype.dtype(), device);
             default -> throw new IllegalStateException("--method's converter admits full, lora and qlora only");
         };
         base.setGradientCheckpointing(gradientCheckpointing);

@@ -3,6 +3,7 @@ package dev.tessera.examples.cli;
 import dev.tessera.core.Autograd;
 import dev.tessera.core.Backends;
 import dev.tessera.core.DType;
+import dev.tessera.core.Device;
 import dev.tessera.core.Tensor;
 import dev.tessera.core.TesseraException;
 import dev.tessera.examples.Tessera.UsageException;
@@ -105,6 +106,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     private Tokenizer tokenizer;
     private SftDataset train, eval;
+    /** Where every model of the run lives and computes (--device). */
+    private Device device = Device.CPU;
 
     @Override
     public Integer call() {
@@ -115,6 +118,7 @@ public final class DemoCommand implements Callable<Integer> {
         if (Files.exists(output) && !Files.isDirectory(output)) {
             throw new TesseraException("--output " + output + ": is a file, expected a folder");
         }
+        device = common.device();
         long start = System.nanoTime();
         Path dataDir = output.resolve("data"), baseDir = output.resolve("base");
         DemoCorpus corpus = new DemoCorpus(seed);
@@ -134,7 +138,7 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "1. Pre-training: a 2-layer GPT-2 (n_embd 64, %,d-token byte-level BPE trained on the data) learns from scratch%n"
                 + "   on %d paragraphs of generated sentences (\"%s\"), %d steps.%n", vocab, paragraphs.size(), paragraphs.get(0).substring(0, 40) + "...", 2 * steps);
         long baseline = startMeasuring();
-        CausalLM scratch = CausalLM.create(config(vocab), seed);
+        CausalLM scratch = CausalLM.create(config(vocab), seed).to(device);
         scratch.requiresGrad(true);
         Row pre = train("pretrain", scratch, scratch, scratch::loss, scratch::save, pretrainData.examples(), List.of(), baseDir, LR_PRETRAIN,
                 2 * steps, OptimizerType.ADAMW, baseline);
@@ -187,13 +191,13 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     /** The tensor bytes live before a run's model is loaded (what earlier runs left): its peak is counted above them. */
-    private static long startMeasuring() {
-        return Backends.cpuAllocator().liveBytes();
+    private long startMeasuring() {
+        return device.isCpu() ? Backends.cpuAllocator().liveBytes() : Backends.of(device).liveBytes();
     }
 
     private Row full(Path baseDir) {
         long baseline = startMeasuring();
-        CausalLM model = CausalLM.load(baseDir);
+        CausalLM model = CausalLM.load(baseDir, device);
         List<String> before = generations(model, null);
         model.requiresGrad(true);
         Path dir = output.resolve("full");
@@ -209,12 +213,12 @@ public final class DemoCommand implements Callable<Integer> {
     private Row peft(String method, Path baseDir, boolean quantize, PeftConfig config, double lr, int runSteps, OptimizerType optimizer,
                      boolean generate) {
         long baseline = startMeasuring();
-        CausalLM base = CausalLM.load(baseDir);
-        if (quantize) {
+        CausalLM base = CausalLM.load(baseDir, device);
+        if (quantize) {   // on the device, through its backend's 4-bit quantize
             QuantizedModels.quantize(base, new BitsAndBytesConfig(QuantType.NF4, 64, true, DType.F32, null));
         }
         long baseBytes = weightBytes(base);
-        PeftModel peft = PeftModel.of(base, config);
+        PeftModel peft = PeftModel.of(base, config).to(device);
         List<String> before = generate ? generations(base, peft) : List.of();
         Row r = train(method, base, peft, peft::loss, peft::save, train.examples(), eval.examples(), output.resolve(method), lr, runSteps, optimizer, baseline);
         long[] counts = peft.trainableParameterCounts(); // PEFT's way: a packed 4-bit byte holds two weights
@@ -236,12 +240,19 @@ public final class DemoCommand implements Callable<Integer> {
         System.err.println("demo: training " + method + " (" + runSteps + " steps)");
         long weightBytes = weightBytes(base);
         var allocator = Backends.cpuAllocator();
-        allocator.resetPeak(); // the peak of training itself (QLoRA's F32 load before quantizing is not counted)
+        var backend = Backends.of(device);
+        // the peak of training itself (QLoRA's F32 load before quantizing is not counted)
+        if (device.isCpu()) {
+            allocator.resetPeak();
+        } else {
+            backend.resetPeakLiveBytes();
+        }
         long t0 = System.nanoTime();
         Trainer.TrainingResult result = new Trainer(trained, loss, saver, data, evalData, train == null ? 0 : train.padId(), args,
                 base.dropoutRng()).train();
         double secondsPerStep = (System.nanoTime() - t0) / 1e9 / runSteps;
-        return new Row(method, lr, trained.parameterCount(true), trained.parameterCount(false), weightBytes, allocator.peakLiveBytes() - baseline,
+        long peak = device.isCpu() ? allocator.peakLiveBytes() : backend.peakLiveBytes();
+        return new Row(method, lr, trained.parameterCount(true), trained.parameterCount(false), weightBytes, peak - baseline,
                 result.stepLosses(), result.evalLoss() == null ? Double.NaN : result.evalLoss(), secondsPerStep, List.of(), List.of());
     }
 

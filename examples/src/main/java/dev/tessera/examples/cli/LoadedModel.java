@@ -26,14 +26,14 @@ final class LoadedModel {
         this.tokenizer = tokenizer;
     }
 
-    /** For merging: every weight F32, moved to {@code device} once read. */
+    /** For merging: every weight F32, loaded onto {@code device}. */
     static LoadedModel load(Path modelDir, Path adapterDir, Device device) {
         return load(modelDir, adapterDir, false, null, device);
     }
 
     /**
      * For generation and scoring: the base frozen, its matrices at {@code dtype} (null: as stored),
-     * moved to {@code device} once read.
+     * loaded onto {@code device}.
      */
     static LoadedModel loadFrozen(Path modelDir, Path adapterDir, DType dtype, Device device) {
         return load(modelDir, adapterDir, true, dtype, device);
@@ -43,7 +43,7 @@ final class LoadedModel {
         if (!Files.isDirectory(modelDir)) {
             throw new TesseraException(modelDir + ": not a model folder");
         }
-        CausalLM base = frozen ? ModelFolders.loadFrozen(modelDir, dtype) : ModelFolders.load(modelDir);
+        CausalLM base = frozen ? ModelFolders.loadFrozen(modelDir, dtype, device) : ModelFolders.load(modelDir, device);
         PeftModel peft = null;
         if (adapterDir != null) {
             if (!Files.isDirectory(adapterDir)) {

@@ -36,7 +36,7 @@ public final class QuantizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        common.apply();
+        common.apply();   // usage errors first; the device is resolved once the paths are checked
         if (blocksize < 32 || blocksize > 4096 || Integer.bitCount(blocksize) != 1) {
             throw new UsageException("--blocksize: expected a power of two in 32..4096, got " + blocksize);
         }
@@ -47,7 +47,8 @@ public final class QuantizeCommand implements Callable<Integer> {
             throw new dev.tessera.core.TesseraException("--output " + output + ": is a file, expected a folder");
         }
         QuantizedModels.FolderSummary summary = QuantizedModels.quantizeFolder(model, output,
-                new dev.tessera.quant.BitsAndBytesConfig(quant, blocksize, doubleQuant, dev.tessera.core.DType.F32, null));
+                new dev.tessera.quant.BitsAndBytesConfig(quant, blocksize, doubleQuant, dev.tessera.core.DType.F32, null),
+                common.device());
         int layers = summary.quantized().size() + summary.kept().size();
         System.err.printf("quantize: %d of %d linear layers to %s; kept in full precision: %s%n", summary.quantized().size(), layers, quant.bnbName(),
                 summary.kept().isEmpty() ? "none" : String.join(", ", summary.kept()) + " (the output head and tied weights stay unquantized, as load_in_4bit)");

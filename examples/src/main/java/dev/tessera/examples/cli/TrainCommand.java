@@ -177,7 +177,7 @@ public final class TrainCommand implements Callable<Integer> {
 
         // 3. the model
         long loadStart = System.nanoTime();
-        Setup setup = setUp(modelConfig);
+        Setup setup = setUp(modelConfig, device);
         double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
         setup.trained.to(device);   // before the Trainer makes optimizer state next to the parameters
 
@@ -194,15 +194,15 @@ public final class TrainCommand implements Callable<Integer> {
     /** The model as trained: every weight (full) or a PEFT model over a frozen, maybe 4-bit, base. */
     private record Setup(CausalLM base, Module trained, Trainer.LossFunction loss, Trainer.ModelSaver saver) {}
 
-    private Setup setUp(ModelConfig modelConfig) {
+    private Setup setUp(ModelConfig modelConfig, Device device) {
         TrainMethod method = methodFlags.method;
         boolean quantizeWhileLoading = method == TrainMethod.QLORA && !QuantizedModels.isQuantized(model);
         progressLine((quantizeWhileLoading ? "loading and quantizing " + model + " to " + methodFlags.quant.bnbName()
                 + (methodFlags.doubleQuant ? " with double quantization" : "") : "loading " + model) + " ...");
         CausalLM base = switch (method) {
-            case FULL -> ModelFolders.load(model);
-            case QLORA -> ModelFolders.loadIn4bit(model, methodFlags.bitsAndBytes(), torchDtype.dtype());
-            default -> ModelFolders.loadFrozen(model, torchDtype.dtype());
+            case FULL -> ModelFolders.load(model, device);
+            case QLORA -> ModelFolders.loadIn4bit(model, methodFlags.bitsAndBytes(), torchDtype.dtype(), device);
+            default -> ModelFolders.loadFrozen(model, torchDtype.dtype(), device);
         };
         if (method == TrainMethod.FULL) {
             if (!QuantizedModels.quantizedLayers(base).isEmpty()) {

@@ -167,7 +167,25 @@ public final class SafeTensorsFile implements AutoCloseable {
             throw error(path, name, e.dtype() + " has no Tessera dtype; use load() to convert or bytes() for the raw bytes");
         }
         Tensor out = Tensor.empty(e.dtype().tessera, e.shape());
-        MemorySegment dst = out.dataSegment();
+        readInto(name, out.dataSegment());
+        return out;
+    }
+
+    /** The tensor's stored bytes ({@code byteSize} of them: dtype size × elements). */
+    public long byteSize(String name) {
+        return entry(name).byteSize();
+    }
+
+    /**
+     * Reads the tensor's stored bytes into {@code dst} (exactly {@link #byteSize} bytes) with file
+     * reads, as {@link #read} does: a caller's buffer, reused from tensor to tensor (a device load
+     * stages every tensor through one).
+     */
+    public void readInto(String name, MemorySegment dst) {
+        SafeTensorsHeader.Entry e = entry(name);
+        if (dst.byteSize() != e.byteSize()) {
+            throw error(path, name, "needs a buffer of " + e.byteSize() + " bytes, got " + dst.byteSize());
+        }
         long start = header.dataStart() + e.begin();
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             for (long done = 0, n = e.byteSize(); done < n; ) {
@@ -183,7 +201,6 @@ public final class SafeTensorsFile implements AutoCloseable {
         } catch (IOException ex) {
             throw IoErrors.io(path, ex);
         }
-        return out;
     }
 
     /**

@@ -76,6 +76,16 @@ public final class WeightFolderReader implements AutoCloseable {
         return file(name).read(name);
     }
 
+    /** The tensor's stored bytes; see {@link SafeTensorsFile#byteSize}. */
+    public long byteSize(String name) {
+        return file(name).byteSize(name);
+    }
+
+    /** {@link SafeTensorsFile#readInto}: the stored bytes read into a caller's buffer. */
+    public void readInto(String name, java.lang.foreign.MemorySegment dst) {
+        file(name).readInto(name, dst);
+    }
+
     /** {@link SafeTensorsFile#readF32}: an F32 copy widened slice by slice as it is read. */
     public Tensor readF32(String name) {
         return file(name).readF32(name);

@@ -3,6 +3,7 @@ package dev.tessera.nn.models;
 import dev.tessera.core.Autocast;
 import dev.tessera.core.Autograd;
 import dev.tessera.core.DType;
+import dev.tessera.core.Device;
 import dev.tessera.core.Rng;
 import dev.tessera.core.Scope;
 import dev.tessera.core.Tensor;
@@ -115,12 +116,31 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
      * tensors are reported together in one error.
      */
     public static CausalLM load(Path dir, boolean inPlace) {
+        return load(dir, inPlace, null);
+    }
+
+    /**
+     * Loads a model folder straight onto {@code device} (every weight F32 and trainable, as
+     * {@link #load(Path)}): each tensor is read with file reads into one reusable host buffer and
+     * copied to the device, so the host never holds the model, only its largest tensor. Equal, bit
+     * for bit, to loading on the CPU and moving the model with {@code to(device)}.
+     *
+     * <pre>{@code
+     * CausalLM model = CausalLM.load(Path.of("models/gpt2"), Device.cuda(0));
+     * }</pre>
+     */
+    public static CausalLM load(Path dir, Device device) {
+        return device.isCpu() ? load(dir, false) : load(dir, false, device);
+    }
+
+    private static CausalLM load(Path dir, boolean inPlace, Device device) {
         ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
         WeightFolderReader weights = WeightFolders.open(dir);
         CausalLM model = null;
+        DeviceStaging staging = device == null ? null : new DeviceStaging(weights, device);
         try {
             checkLayerCount(dir, config, weights);
-            WeightFolderSource source = new WeightFolderSource(weights, dir, inPlace);
+            WeightFolderSource source = new WeightFolderSource(weights, dir, inPlace, null, staging);
             model = build(config, source, 0);
             source.finish(config);
             if (inPlace) {
@@ -134,6 +154,9 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
             }
             throw e;
         } finally {
+            if (staging != null) {
+                staging.close();
+            }
             if (!inPlace) {
                 weights.close();
             }
@@ -156,13 +179,25 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
      * {@code interceptor} may take any weight over as it is read (quantization streams this way).
      */
     public static CausalLM loadFrozen(Path dir, DType dtype, WeightInterceptor interceptor) {
+        return loadFrozen(dir, dtype, interceptor, Device.CPU);
+    }
+
+    /**
+     * As {@link #loadFrozen(Path, DType, WeightInterceptor)}, straight onto {@code device}: every
+     * weight the interceptor does not take is read into one reusable host buffer, copied to the
+     * device and converted there, so the host holds one tensor at a time, never the model. Equal,
+     * bit for bit, to loading on the CPU and moving the model.
+     */
+    public static CausalLM loadFrozen(Path dir, DType dtype, WeightInterceptor interceptor, Device device) {
         if (dtype != null && dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
             throw new TesseraException("frozen weights can be F32, BF16 or F16, not " + dtype);
         }
         ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
-        try (WeightFolderReader weights = WeightFolders.open(dir)) {
+        try (WeightFolderReader weights = WeightFolders.open(dir);
+                DeviceStaging staging = device.isCpu() ? null : new DeviceStaging(weights, device)) {
             checkLayerCount(dir, config, weights);
-            WeightFolderSource source = new WeightFolderSource(weights, dir, false, new WeightFolderSource.FrozenLoad(dtype, interceptor));
+            WeightFolderSource source = new WeightFolderSource(weights, dir, false,
+                    new WeightFolderSource.FrozenLoad(dtype, interceptor), staging);
             CausalLM model = build(config, source, 0);
             try {
                 source.finish(config);

@@ -37,15 +37,20 @@ final class WeightFolderSource implements ParameterSource {
     private final List<String> missing = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
 
+    /** Non-null when tensors go straight to a device rather than into host memory. */
+    private final DeviceStaging staging;
+
     WeightFolderSource(WeightFolderReader weights, Path dir, boolean inPlace) {
-        this(weights, dir, inPlace, null);
+        this(weights, dir, inPlace, null, null);
     }
 
-    WeightFolderSource(WeightFolderReader weights, Path dir, boolean inPlace, FrozenLoad frozen) {
+    /** {@code staging} (may be null: host memory) takes every tensor not intercepted straight to its device. */
+    WeightFolderSource(WeightFolderReader weights, Path dir, boolean inPlace, FrozenLoad frozen, DeviceStaging staging) {
         this.weights = weights;
         this.dir = dir;
         this.inPlace = inPlace;
         this.frozen = frozen;
+        this.staging = staging;
     }
 
     @Override
@@ -69,6 +74,9 @@ final class WeightFolderSource implements ParameterSource {
         if (frozen != null) {
             return frozen(name, key, shape);
         }
+        if (staging != null) {
+            return staging.load(key, DType.F32);
+        }
         Tensor stored = weights.tensor(key);
         try (var ng = Autograd.noGrad()) {
             return Scope.unowned(() -> stored.dtype() != DType.F32 ? stored.cast(DType.F32) : inPlace ? stored : stored.copy());
@@ -86,6 +94,9 @@ final class WeightFolderSource implements ParameterSource {
         }
         DType stored = DType.valueOf(weights.dtypeName(key));
         DType want = shape.length < 2 ? DType.F32 : frozen.dtype() == null ? stored : frozen.dtype();
+        if (staging != null) {
+            return staging.load(key, want);
+        }
         try (var ng = Autograd.noGrad()) {
             return Scope.unowned(() -> {
                 Tensor read = weights.read(key);
