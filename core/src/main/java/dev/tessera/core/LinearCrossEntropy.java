@@ -43,13 +43,16 @@ final class LinearCrossEntropy {
                 : (int) Math.max(1, Math.min(rows, Math.max(MIN_CHUNK_ROWS, CHUNK_FLOATS / Math.max(1, v))));
         Tensor xc = x.contiguous();
         Tensor t = targets.contiguous();
-        int count = 0;
-        for (long id : t.toLongArray()) {
-            if (id != ignoreIndex) {
-                if (id < 0 || id >= v) {
-                    throw new TesseraException("linearCrossEntropy: target " + id + " out of range for " + v + " classes");
-                }
-                count++;
+        // On the CPU the targets are checked and counted here. On a device they stay there: the
+        // backend reports an out-of-range target through its error word, the count and the mean
+        // are device tensors, and the gradients are divided by the count once at the end.
+        boolean onHost = x.device().isCpu();
+        int count = onHost ? labelledTargets(t, ignoreIndex, v) : 0;
+        Tensor labelled = null;
+        if (!onHost) {
+            try (var ng = Autograd.noGrad()) {
+                // ids are below 2^24, so their F32 comparison with the ignore index is exact
+                labelled = t.cast(DType.F32).ne(ignoreIndex).cast(DType.F32).sum();
             }
         }
         boolean wantDx = Autograd.isGradEnabled() && x.requiresGrad();
@@ -58,7 +61,7 @@ final class LinearCrossEntropy {
         Tensor dx = wantDx ? Tensor.empty(DType.F32, x.device(), rows, c) : null;
         Tensor dw = wantDw ? Tensor.empty(DType.F32, x.device(), v, c) : null;
         Tensor wc = dx == null ? null : w.dtype() == DType.F32 || w.device().isCpu() ? w.contiguous() : w.cast(DType.F32);
-        float scale = 1f / count;
+        float scale = onHost ? 1f / count : 1f;
         Tensor perRow = Tensor.empty(DType.F32, x.device(), rows);
         Tensor lse = Tensor.empty(DType.F32, x.device(), rows);
         Tensor wt = w.t();
@@ -85,6 +88,19 @@ final class LinearCrossEntropy {
                 }
             }
         }
+        if (!onHost) {
+            Tensor perCount = labelled;
+            Tensor loss;
+            try (var ng = Autograd.noGrad()) {
+                loss = perRow.sum().div(perCount); // NaN when all are ignored, as PyTorch
+            }
+            return Autograd.record("linear_cross_entropy", loss, g -> {
+                Tensor factor = g.div(perCount);
+                Tensor gx = Autograd.needsGrad(xc) ? dx.mul(factor) : null;
+                Tensor gw = Autograd.needsGrad(w) ? dw.mul(factor) : null;
+                return new Tensor[] {gx, gw, null};
+            }, xc, w, t);
+        }
         double sum = 0;
         for (float f : perRow.toFloatArray()) {
             sum += f;
@@ -96,6 +112,20 @@ final class LinearCrossEntropy {
             Tensor gw = Autograd.needsGrad(w) ? scaled(dw, upstream) : null;
             return new Tensor[] {gx, gw, null};
         }, xc, w, t);
+    }
+
+    /** The targets that are not ignored, each checked to be a class (host memory only). */
+    private static int labelledTargets(Tensor targets, long ignoreIndex, int classes) {
+        int count = 0;
+        for (long id : targets.toLongArray()) {
+            if (id != ignoreIndex) {
+                if (id < 0 || id >= classes) {
+                    throw new TesseraException("linearCrossEntropy: target " + id + " out of range for " + classes + " classes");
+                }
+                count++;
+            }
+        }
+        return count;
     }
 
     /** The precomputed gradient times the upstream gradient (itself when that is 1). */

@@ -572,7 +572,8 @@ public final class Tensor {
      * Mean cross entropy of the logits {@code this [N, C] · weightᵀ} ({@code weight [V, C]}, F32 or
      * a frozen BF16/F16) against I64 targets [N], ignoring -100: the same number as
      * {@code matmul(weight.t()).crossEntropy(targets)}, computed a chunk of rows at a time so the
-     * {@code [N, V]} logits and their gradient never exist whole (backward recomputes them).
+     * {@code [N, V]} logits and their gradient never exist whole (the gradients are computed with
+     * each chunk's logits, in the forward). On a device the targets stay there.
      */
     public Tensor linearCrossEntropy(Tensor weight, Tensor targets) {
         return LinearCrossEntropy.forward(this, weight, targets, -100, 0);

@@ -243,6 +243,47 @@ class EmulatedDeviceTest {
         }
     }
 
+    /**
+     * The fused head + loss on the device keeps its targets there (counted and checked by the
+     * backend, not copied to the host) and equals the CPU's loss and gradients.
+     */
+    @Test
+    void theFusedLossOnTheDeviceEqualsTheCpusAndReportsABadTargetAtTheSynchronisation() {
+        Random r = new Random(11);
+        float[] xs = new float[6 * 4], ws = new float[9 * 4];
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < ws.length; i++) {
+            ws[i] = (float) r.nextGaussian();
+        }
+        long[] targets = {3, -100, 8, 0, -100, 5};
+        float[][] cpu = fusedLoss(Device.CPU, xs, ws, targets);
+        float[][] dev = fusedLoss(CUDA, xs, ws, targets);
+        String[] names = {"loss", "dx", "dw"};
+        for (int i = 0; i < 3; i++) {
+            Close.assertClose(cpu[i], dev[i], 1e-6, 1e-5, names[i]);
+        }
+        try (Scope scope = Scope.open()) {
+            Tensor x = Tensor.of(xs, 6, 4).to(CUDA);
+            Tensor w = Tensor.of(ws, 9, 4).to(CUDA);
+            x.linearCrossEntropy(w, Tensor.ofLongs(new long[] {3, 9, 8, 0, 1, 5}, 6).to(CUDA));
+            TesseraException e = assertThrows(TesseraException.class, gpu::synchronize);
+            assertEquals("crossEntropy: target 9 out of range for 9 classes", e.getMessage());
+            gpu.synchronize();
+        }
+    }
+
+    private static float[][] fusedLoss(Device device, float[] xs, float[] ws, long[] targets) {
+        try (Scope scope = Scope.open()) {
+            Tensor x = Tensor.of(xs, 6, 4).to(device).requiresGrad(true);
+            Tensor w = Tensor.of(ws, 9, 4).to(device).requiresGrad(true);
+            Tensor loss = x.linearCrossEntropy(w, Tensor.ofLongs(targets, targets.length).to(device));
+            loss.mul(0.5f).backward();
+            return new float[][] {loss.toFloatArray(), x.grad().toFloatArray(), w.grad().toFloatArray()};
+        }
+    }
+
     /** Every block the backend took from the driver goes back: device memory returns to where it started. */
     @Test
     void trainingLikeWorkReturnsEveryDeviceByte() {
