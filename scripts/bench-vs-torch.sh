@@ -6,6 +6,8 @@
 # Needs .venv (tools/setup-python.sh). The README's "Performance" table comes from this script.
 #   scripts/bench-vs-torch.sh MODEL_DIR [RUNS] [BATCH] [SEQ] [STEPS]
 #   e.g. scripts/bench-vs-torch.sh /tmp/gpt2-124m 3 4 64 5
+# BASE=DIR (a built checkout of an earlier commit) adds its full and LoRA steps, alternating too,
+# and prints this tree's step time over the base's (the no-regression check of a change).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 model="$1"; runs="${2:-3}"; batch="${3:-4}"; seq="${4:-64}"; steps="${5:-5}"
@@ -23,6 +25,12 @@ for ((i = 1; i <= runs; i++)); do
     [ "$m" = full ] && t[gflops.full]="${t[gflops.full]:-} $(field achieved_gflops <<< "$out")"
     [ "$m" = full ] && t[share.full]="${t[share.full]:-} $(field share_of_peak <<< "$out")"
     echo "run $i tessera $m: $out" >&2
+    if [ -n "${BASE:-}" ] && [ "$m" != qlora ]; then
+      out="$("$BASE/tessera" bench train --model "$model" --method "$m" --batch-size "$batch" --seq-len "$seq" \
+          --steps "$steps" --warmup 2 --device cpu 2>/dev/null | tail -1)"
+      t[base.$m]="${t[base.$m]:-} $(field median_step_s <<< "$out")"
+      echo "run $i base $m: $out" >&2
+    fi
     if [ "$m" != qlora ]; then
       out="$("$PY" "$ROOT/tools/bench/torch_train_step.py" --model "$model" --method "$m" --batch-size "$batch" \
           --seq-len "$seq" --steps "$steps" --warmup 2 --threads "$threads" 2>/dev/null | tail -1)"
@@ -51,3 +59,6 @@ echo
 echo "LoRA / own full step: $(ratio "$(M tessera.lora)" "$(M tessera.full)");  QLoRA / own LoRA step: $(ratio "$(M tessera.qlora)" "$(M tessera.lora)")"
 echo "full step achieved $(M gflops.full) GFLOP/s = $(M share.full) of the measured FMA peak ($(M peak) GFLOP/s)"
 echo "GEMM 1024^3: --repeat 5 $(M gemm.5) GFLOP/s, --repeat 200 $(M gemm.200) (ratio $(ratio "$(M gemm.5)" "$(M gemm.200)")), torch.matmul $(M gemm.torch) (Tessera/torch $(ratio "$(M gemm.5)" "$(M gemm.torch)"))"
+if [ -n "${BASE:-}" ]; then
+  echo "this tree / base ($BASE): full $(ratio "$(M tessera.full)" "$(M base.full)"), LoRA $(ratio "$(M tessera.lora)" "$(M base.lora)")"
+fi
