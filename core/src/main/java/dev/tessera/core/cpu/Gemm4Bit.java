@@ -4,9 +4,12 @@ import dev.tessera.core.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -28,6 +31,11 @@ final class Gemm4Bit {
     private static final int L = FLOATS.length();
     private static final int MR = Gemm.MR;
     private static final int NR = Gemm.NR;
+    private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
+    // lane i of the first half reads byte i / 2, of the second byte L / 2 + i / 2; even lanes take the high nibble
+    private static final VectorShuffle<Integer> FIRST_HALF = VectorShuffle.fromOp(INTS, i -> i / 2);
+    private static final VectorShuffle<Integer> SECOND_HALF = VectorShuffle.fromOp(INTS, i -> L / 2 + i / 2);
+    private static final IntVector NIBBLE_SHIFT = IntVector.zero(INTS).addIndex(1).and(1).mul(-4).add(4);
     private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
@@ -122,6 +130,22 @@ final class Gemm4Bit {
      * zero beyond cols.
      */
     private static void decodeRows(Matmul4Bit.Weight w, int pc, int kc, int j, int cols, float[] b) {
+        int bs = w.blocksize();
+        if (cols == NR && w.in() % bs == 0 && j % bs + NR <= bs) {
+            // each panel row is NR codes inside one block: one byte load, two lookups
+            IntVector table0 = FloatVector.fromArray(FLOATS, w.code(), 0).reinterpretAsInts();
+            IntVector table1 = L == 16 ? table0 : FloatVector.fromArray(FLOATS, w.code(), L % 16).reinterpretAsInts();
+            long blocksPerRow = w.in() / bs;
+            for (int p = 0; p < kc; p++) {
+                long row = pc + p;
+                FloatVector scale = FloatVector.broadcast(FLOATS, w.scales().get(row * blocksPerRow + j / bs));
+                IntVector bytes = (IntVector) ByteVector.fromMemorySegment(BYTES, w.packed(), (row * w.in() + j) >>> 1,
+                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2I, INTS, 0);
+                lookup(bytes, FIRST_HALF, table0, table1).mul(scale).intoArray(b, p * NR);
+                lookup(bytes, SECOND_HALF, table0, table1).mul(scale).intoArray(b, p * NR + L);
+            }
+            return;
+        }
         Dequant4Vector.rowsToF32(w.packed(), w.scales(), w.code(), w.blocksize(), w.compute(), (long) pc * w.in() + j,
                 w.in(), kc, cols, MemorySegment.ofArray(b), 0, NR);
         if (cols < NR) {
@@ -211,6 +235,12 @@ final class Gemm4Bit {
                         w.code()[Dequant4Scalar.nibble(w.packed(), e)] * w.scales().get(e / w.blocksize()), w.compute());
             }
         }
+    }
+
+    /** Codes of elements 2i and 2i + 1 (high, low nibble of byte i) for the lanes of one half, looked up unscaled. */
+    private static FloatVector lookup(IntVector bytes, VectorShuffle<Integer> half, IntVector table0, IntVector table1) {
+        IntVector nibbles = bytes.rearrange(half).lanewise(VectorOperators.LSHR, NIBBLE_SHIFT).and(15);
+        return (FloatVector) nibbles.selectFrom(table0, table1).reinterpretAsFloats();
     }
 
     /** C[i:i+rows, j:j+cols] = tile, or C + tile when accumulating (as Gemm stores with beta 0 and 1). */
