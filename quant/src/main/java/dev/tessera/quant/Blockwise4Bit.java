@@ -1,6 +1,5 @@
 package dev.tessera.quant;
 
-import dev.tessera.core.cpu.VectorWidth;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -26,7 +25,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Blockwise4Bit {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final VectorSpecies<Float> FLOATS = VectorSpecies.of(float.class, VectorWidth.SHAPE);
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> INTS = FLOATS.withLanes(int.class);
     private static final int L = FLOATS.length();
     private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
