@@ -127,6 +127,30 @@ public enum QuantType {
         throw new IllegalArgumentException("unknown 4-bit quant_type '" + name + "': expected nf4 or fp4");
     }
 
+    /**
+     * For a type whose code is sorted ascending (NF4): threshold k as the largest float not above
+     * the exact midpoint, so that for a float {@code v}, {@code v > midpoint[k]} (compared in
+     * double) holds exactly when {@code v > floatThresholds()[k]} (compared in float), and
+     * {@link #nearest} is the number of thresholds below {@code v} (a tie goes to the lower
+     * index, which that count gives). Null for FP4, whose search runs on the magnitude.
+     */
+    float[] floatThresholds() {
+        for (int k = 0; k < sortedIndex.length; k++) {
+            if (sortedIndex[k] != k) {
+                return null;
+            }
+        }
+        if (this == FP4) {
+            return null;
+        }
+        float[] out = new float[thresholds.length];
+        for (int k = 0; k < out.length; k++) {
+            float f = (float) thresholds[k];
+            out[k] = (double) f > thresholds[k] ? Math.nextDown(f) : f;
+        }
+        return out;
+    }
+
     float codeAt(int index) {
         return code[index];
     }

@@ -17,6 +17,8 @@ final class BlockScales {
     private final MemorySegment nested;  // one float per nestedBlocksize codes
     private final float[] map;           // 256 entries
     private final int nestedBlocksize;
+    /** log2(nestedBlocksize) when it is a power of two (always, in bitsandbytes), else -1: a shift, not a division, per lookup. */
+    private final int nestedShift;
     private final float offset;
 
     private BlockScales(MemorySegment absmax, MemorySegment codes, MemorySegment nested, float[] map,
@@ -26,6 +28,7 @@ final class BlockScales {
         this.nested = nested;
         this.map = map;
         this.nestedBlocksize = nestedBlocksize;
+        this.nestedShift = Integer.bitCount(nestedBlocksize) == 1 ? Integer.numberOfTrailingZeros(nestedBlocksize) : -1;
         this.offset = offset;
     }
 
@@ -55,8 +58,8 @@ final class BlockScales {
         if (absmax != null) {
             return absmax.getAtIndex(F32, block);
         }
-        return map[codes.get(ValueLayout.JAVA_BYTE, block) & 0xFF] * nested.getAtIndex(F32, block / nestedBlocksize)
-                + offset;
+        long group = nestedShift >= 0 ? block >>> nestedShift : block / nestedBlocksize;
+        return map[codes.get(ValueLayout.JAVA_BYTE, block) & 0xFF] * nested.getAtIndex(F32, group) + offset;
     }
 
     /** All block scales as floats. */

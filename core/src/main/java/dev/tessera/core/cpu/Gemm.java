@@ -38,7 +38,7 @@ public final class Gemm {
     static final int MC = 12 * MR;
     static final int NC = 1024 / NR * NR;
     /** Below this many multiply-adds a plain loop beats packing. */
-    private static final long SMALL = 16 * 16 * 16;
+    static final long SMALL = 16 * 16 * 16;
     /** Aim for at least this many multiply-adds per parallel chunk. */
     private static final long GRAIN_FLOPS = 1L << 18;
 

@@ -7,7 +7,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Matrix products with a 4-bit weight {@code W [out, in]} that never hold W in full precision.
- * The forward product {@code y = x · Wᵀ} dequantizes a tile of whole output rows at a time into
+ * Products that {@link Gemm} would block and pack go to {@link Gemm4Bit}, which decodes W
+ * straight into the packed panels of Gemm's micro-kernels. Otherwise (a few rows, a BF16 or F16
+ * compute dtype) the forward product {@code y = x · Wᵀ} dequantizes a tile of whole output rows at a time into
  * a small per-thread buffer and multiplies it with {@link Gemm} (for a single row of x, each
  * output is a dot product with a row of W decoded in registers); the backward product
  * {@code dx = dy · W} dequantizes a panel of input columns at a time. Tiles go whole to the CPU
@@ -53,6 +55,10 @@ final class Matmul4Bit {
             });
             return;
         }
+        if (Gemm4Bit.applies(w, m, w.out, w.in)) {
+            Gemm4Bit.multiply(w, false, x, m, y);
+            return;
+        }
         int rows = tileSize(w.out, w.in);
         int tiles = ceilDiv(w.out, rows);
         Parallel.forRange(tiles, 1, (from, to) -> {
@@ -70,6 +76,10 @@ final class Matmul4Bit {
     // dy (m, out), dx (m, in): dx = dy · W
     static void backward(Weight w, MemorySegment dy, int m, MemorySegment dx) {
         if (m == 0) {
+            return;
+        }
+        if (Gemm4Bit.applies(w, m, w.in, w.out)) {
+            Gemm4Bit.multiply(w, true, dy, m, dx);
             return;
         }
         int cols = tileSize(w.in, w.out);

@@ -112,4 +112,33 @@ class Dequant4AtEveryWidthTest {
             }
         }
     }
+
+    @Test
+    void fourBitProductsEqualGemmOnTheDequantizedWeightBitForBit() {
+        java.util.Random rng = new java.util.Random(77);
+        for (int[] shape : new int[][] {{70, 128, 13}, {33, 200, 5}, {2 * L + 3, 64 * 3, 2}}) {
+            int out = shape[0], in = shape[1], m = shape[2];
+            long n = (long) out * in;
+            byte[] bytes = Quant4Fixtures.packed(n, rng);
+            BlockScales scales = Quant4Fixtures.scales((n + 63) / 64, true, rng);
+            float[] w = new float[(int) n];
+            Dequant4Scalar.rangeToF32(java.lang.foreign.MemorySegment.ofArray(bytes), scales, Quant4Fixtures.NF4, 64,
+                    dev.tessera.core.DType.F32, 0, n, java.lang.foreign.MemorySegment.ofArray(w), 0);
+            float[] x = Quant4Fixtures.gaussian(m * in, 3);
+            float[] dy = Quant4Fixtures.gaussian(m * out, 4);
+            Matmul4Bit.Weight weight = new Matmul4Bit.Weight(java.lang.foreign.MemorySegment.ofArray(bytes), scales,
+                    Quant4Fixtures.NF4, 64, out, in, dev.tessera.core.DType.F32);
+            float[] y = new float[m * out], yRef = new float[m * out], dx = new float[m * in], dxRef = new float[m * in];
+            Matmul4Bit.forward(weight, seg(x), m, seg(y));
+            Gemm.sgemm(false, true, m, out, in, seg(x), 0, in, seg(w), 0, in, 0f, seg(yRef), 0, out);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(yRef, y, "forward " + java.util.Arrays.toString(shape));
+            Matmul4Bit.backward(weight, seg(dy), m, seg(dx));
+            Gemm.sgemm(false, false, m, in, out, seg(dy), 0, out, seg(w), 0, in, 0f, seg(dxRef), 0, in);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(dxRef, dx, "backward " + java.util.Arrays.toString(shape));
+        }
+    }
+
+    private static java.lang.foreign.MemorySegment seg(float[] a) {
+        return java.lang.foreign.MemorySegment.ofArray(a);
+    }
 }

@@ -43,6 +43,8 @@ public final class SafeTensorsFile implements AutoCloseable {
     private final MemorySegment mapped;
     private final SafeTensorsHeader header;
     private volatile boolean closed;
+    /** readF32's read buffer, made once: zero-filling a fresh one for every tensor cost more than the reads. */
+    private MemorySegment sliceBuffer;
 
     private SafeTensorsFile(Path path, Arena arena, MemorySegment mapped, SafeTensorsHeader header) {
         this.path = path;
@@ -207,7 +209,7 @@ public final class SafeTensorsFile implements AutoCloseable {
      * As {@link #read}, widened to F32 (from F32, BF16 or F16) a slice at a time as it is read, so
      * the F32 copy is the only one: what quantizing a 16-bit weight needs, at no extra memory.
      */
-    public Tensor readF32(String name) {
+    public synchronized Tensor readF32(String name) {
         SafeTensorsHeader.Entry e = entry(name);
         DType stored = e.dtype().tessera;
         if (stored != DType.F32 && stored != DType.BF16 && stored != DType.F16) {
@@ -221,10 +223,13 @@ public final class SafeTensorsFile implements AutoCloseable {
         long count = out.numel();
         int sliceElements = 1 << 22;
         long start = header.dataStart() + e.begin();
-        // freed on return, not whenever the GC gets to a direct buffer; shared: workers widen from it
-        try (Arena slices = Arena.ofShared(); FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        if (sliceBuffer == null) {
+            // in the file's shared arena, freed with the mapping; shared: workers widen from it
+            sliceBuffer = arena.allocate(sliceElements * 2L, 64);
+        }
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
                 var ng = dev.tessera.core.Autograd.noGrad()) {
-            java.nio.ByteBuffer buf = slices.allocate(sliceElements * 2L).asByteBuffer();
+            java.nio.ByteBuffer buf = sliceBuffer.asByteBuffer();
             for (long done = 0; done < count; ) {
                 int n = (int) Math.min(sliceElements, count - done);
                 buf.clear().limit(n * 2);
