@@ -11,6 +11,7 @@
 #   scripts/scale-check.sh                 # everything (needs ~35 GB of disk and ~17 GB of free RAM)
 #   SKIP_7B_LORA=1 scripts/scale-check.sh  # without the 16 GB run
 #   ONLY_1B=1 scripts/scale-check.sh       # the 1.1B runs only
+#   SKIP_TRAIN=1 scripts/scale-check.sh    # the 7B quantize, generate and score only
 # Env: SCALE_DIR (default /tmp/tessera-scale; removed at the end unless KEEP=1), STEPS (default 3),
 #      TESSERA_JAVA_OPTS (default "-Xmx768m -XX:+UseSerialGC": a modest heap, since tensors live off-heap).
 set -euo pipefail
@@ -30,10 +31,10 @@ cp -r "$ROOT/examples/target/lib" "$DIR/jars/"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/java}"
 [[ -n "$JAVA" && -x "$JAVA" ]] || JAVA="$(ls -d /usr/lib/jvm/*25*/bin/java | head -1)"
 CP="$DIR/jars/tessera-examples-0.1.0-SNAPSHOT.jar:$DIR/jars/lib/*"
-tessera() {
-  "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true -Xss4m \
-    $TESSERA_JAVA_OPTS -cp "$CP" dev.tessera.examples.Tessera "$@"
-}
+# an array, not only a function, so /usr/bin/time can run it too
+TESSERA=("$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true -Xss4m
+  $TESSERA_JAVA_OPTS -cp "$CP" dev.tessera.examples.Tessera)
+tessera() { "${TESSERA[@]}" "$@"; }
 
 checkpoint() { # shape folder
   [[ -f "$DIR/$2/model.safetensors.index.json" ]] && return
@@ -63,30 +64,34 @@ train() { # name model method bound extra...
   row "$name" "$(echo "$out" | json peak_rss_bytes)" "$bound" "$(echo "$out" | json load_s)" "$(echo "$out" | json median_step_s)"
 }
 
-timed() { # name bound command... : peak RSS from /usr/bin/time
+timed() { # name bound tessera-arguments... : peak RSS from /usr/bin/time
   local name=$1 bound=$2; shift 2
   echo "scale-check: $name" >&2
   local log="$DIR/$name.time"
-  /usr/bin/time -v -o "$log" "$@" >"$DIR/$name.out" 2> >(grep -v '^WARNING' >&2)
+  /usr/bin/time -v -o "$log" "${TESSERA[@]}" "$@" >"$DIR/$name.out" 2> >(grep -v '^WARNING' >&2)
   local kb; kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
   local secs; secs=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
   row "$name" "$((kb * 1024))" "$bound" "$secs" "-"
 }
 
+if [[ -z "${SKIP_TRAIN:-}" ]]; then
 checkpoint 1.1b tinyllama-1.1b
 train "1.1B QLoRA" tinyllama-1.1b qlora 1.6 --double-quant
 train "1.1B LoRA (BF16 base)" tinyllama-1.1b lora 3.2
+fi
 if [[ -z "${ONLY_1B:-}" ]]; then
   checkpoint 7b llama-7b
-  train "7B QLoRA" llama-7b qlora 6 --double-quant
-  if [[ -z "${SKIP_7B_LORA:-}" ]]; then
-    train "7B LoRA (BF16 base)" llama-7b lora 16
+  if [[ -z "${SKIP_TRAIN:-}" ]]; then
+    train "7B QLoRA" llama-7b qlora 6 --double-quant
+    if [[ -z "${SKIP_7B_LORA:-}" ]]; then
+      train "7B LoRA (BF16 base)" llama-7b lora 16
+    fi
   fi
-  timed "7B quantize" 2 tessera quantize --model "$DIR/llama-7b" --output "$DIR/llama-7b-nf4" --quant nf4 --double-quant
-  timed "7B generate (4-bit folder)" 6 tessera generate --model "$DIR/llama-7b-nf4" --prompt-ids '[1, 450, 4996, 17354]' \
+  timed "7B quantize" 2 quantize --model "$DIR/llama-7b" --output "$DIR/llama-7b-nf4" --quant nf4 --double-quant
+  timed "7B generate (4-bit folder)" 6 generate --model "$DIR/llama-7b-nf4" --prompt-ids '[1, 450, 4996, 17354]' \
     --max-new-tokens 8 --print-ids
   head -4 "$DIR/tokens.jsonl" >"$DIR/tokens4.jsonl"
-  timed "7B score (4-bit folder)" 6 tessera score --model "$DIR/llama-7b-nf4" --data "$DIR/tokens4.jsonl" --format tokens
+  timed "7B score (4-bit folder)" 6 score --model "$DIR/llama-7b-nf4" --data "$DIR/tokens4.jsonl" --format tokens
 fi
 
 echo

@@ -269,11 +269,20 @@ public abstract sealed class CausalLM extends Module permits Gpt2Model, LlamaMod
     }
 
     /**
-     * Runs a block on {@code x}, through {@link Autograd#recompute} (activations recomputed in
-     * backward) when gradient checkpointing applies.
+     * Runs a block on {@code x}: in its own scope when no gradient is recorded and no KV cache is
+     * filled, through {@link Autograd#recompute} (activations recomputed in backward) when
+     * gradient checkpointing applies, else as it is.
      */
     final Tensor runBlock(UnaryOperator<Tensor> block, Tensor x, KvCache cache) {
-        if (!recomputeActivations || cache != null || !Autograd.isGradEnabled()) {
+        if (cache == null && !Autograd.isGradEnabled()) {
+            // inference without a KV cache (score, evaluation): nothing reads a block's temporaries
+            // again, so they go when the block ends, as recomputation's forward does; otherwise a
+            // 7B forward over 128 tokens holds 2 GB of them until the caller's scope closes
+            try (var scope = Scope.open()) {
+                return scope.keep(block.apply(x));
+            }
+        }
+        if (!recomputeActivations || cache != null) {
             return block.apply(x);
         }
         // the RNG is replayed only when masks are drawn (replaying costs time)
