@@ -3,6 +3,7 @@ package dev.tessera.core.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -139,9 +140,20 @@ public final class Gemm {
             } else {
                 GemmVector.rowDots(x, o.a, o.aOff, o.lda, m, o.beta, o.c, o.cOff, o.ldc);
             }
+        } else if (isThin(m, n, k)) {
+            GemmThin.multiply(o.transA, o.transB, m, n, k, o.a, o.aOff, o.lda, o.b, o.bOff, o.ldb,
+                    o.beta, o.c, o.cOff, o.ldc);
         } else {
             blocked(o);
         }
+    }
+
+    /**
+     * Whether a product of this shape goes to {@link GemmThin}: neither tiny nor a matrix-vector
+     * product, and one side at most half a register tile.
+     */
+    static boolean isThin(int m, int n, int k) {
+        return (long) m * n * k > SMALL && m > 1 && n > 1 && Math.min(m, n) <= GemmThin.maxNarrow();
     }
 
     /** k = 0: the product is empty, so C = beta*C (and beta 0 clears C without reading it). */
@@ -221,11 +233,9 @@ public final class Gemm {
                 for (int p = 0; p < kc; p++) {
                     long src = o.aOff + (long) (pc + p) * o.lda + ic + ir;
                     int d = base + p * MR;
-                    for (int r = 0; r < rows; r++) {
-                        dst[d + r] = a.getAtIndex(F32, src + r);
-                    }
-                    for (int r = rows; r < MR; r++) {
-                        dst[d + r] = 0f;
+                    MemorySegment.copy(a, F32, src * Float.BYTES, dst, d, rows);
+                    if (rows < MR) {
+                        Arrays.fill(dst, d + rows, d + MR, 0f);
                     }
                 }
             } else {
@@ -242,12 +252,28 @@ public final class Gemm {
                         }
                     }
                 }
-                for (int r = 0; r < MR; r++) {
-                    for (int q = p; q < kc; q++) {
-                        dst[base + q * MR + r] = r < rows ? a.getAtIndex(F32, src + r * o.lda + q) : 0f;
-                    }
-                }
+                scatterRows(dst, base, MR, a, src, o.lda, rows, p, kc);
             }
+        }
+    }
+
+    /**
+     * The scalar edge of a packed panel: dst[base + q*width + r] = S[r, q] for the panel's first
+     * {@code rows} lines of S (line r of S starts at float {@code src + r*ld} of {@code s}) and
+     * 0 for the rest, for q in [from, to). No branch inside the loops depends on r or q: a
+     * per-element condition here made C2 speculate on the profile of whichever shapes came
+     * first and deoptimize, again and again, when LoRA's narrow products arrived.
+     */
+    private static void scatterRows(float[] dst, int base, int width, MemorySegment s, long src, long ld,
+            int rows, int from, int to) {
+        for (int r = 0; r < rows; r++) {
+            long line = src + r * ld;
+            for (int q = from; q < to; q++) {
+                dst[base + q * width + r] = s.getAtIndex(F32, line + q);
+            }
+        }
+        for (int q = from; q < to && rows < width; q++) {
+            Arrays.fill(dst, base + q * width + rows, base + q * width + width, 0f);
         }
     }
 
@@ -274,12 +300,12 @@ public final class Gemm {
             }
         }
         if (full < nc) {
-            long src = o.bOff + (long) pc * o.ldb + jc + full;
-            for (int p = 0; p < kc; p++, src += o.ldb) {
+            int cols = nc - full;
+            long src = (o.bOff + (long) pc * o.ldb + jc + full) * Float.BYTES;
+            for (int p = 0; p < kc; p++, src += o.ldb * Float.BYTES) {
                 int d = full * kc + p * NR;
-                for (int col = 0; col < NR; col++) {
-                    dst[d + col] = full + col < nc ? b.getAtIndex(F32, src + col) : 0f;
-                }
+                MemorySegment.copy(b, F32, src, dst, d, cols);
+                Arrays.fill(dst, d + cols, d + NR, 0f);
             }
         }
     }
@@ -303,11 +329,7 @@ public final class Gemm {
             }
             p = end;
         }
-        for (int col = 0; col < NR; col++) {
-            for (int q = p; q < kc; q++) {
-                dst[base + q * NR + col] = col < cols ? b.getAtIndex(F32, src + col * o.ldb + q) : 0f;
-            }
-        }
+        scatterRows(dst, base, NR, b, src, o.ldb, cols, p, kc);
     }
 
     /** C[i:i+rows, j:j+cols] = beta*C + tile; beta 0 never reads C. */

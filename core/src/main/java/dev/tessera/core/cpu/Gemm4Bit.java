@@ -55,7 +55,7 @@ final class Gemm4Bit {
 
     /** Whether {@link #multiply} applies: Gemm would take its blocked path, F32 compute, L >= 8 lanes. */
     static boolean applies(Matmul4Bit.Weight w, int m, int n, int k) {
-        return Dequant4Vector.SUPPORTED && w.compute() == DType.F32 && m >= 2 && n >= 2
+        return Dequant4Vector.SUPPORTED && w.compute() == DType.F32 && Math.min(m, n) > GemmThin.maxNarrow()
                 && (long) m * n * k > Gemm.SMALL && (long) ceilDiv(m, MR) * MR * k <= MAX_PACKED_A;
     }
 

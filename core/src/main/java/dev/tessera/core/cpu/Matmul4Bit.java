@@ -59,6 +59,7 @@ final class Matmul4Bit {
             Gemm4Bit.multiply(w, false, x, m, y);
             return;
         }
+        boolean thin = Gemm.isThin(m, w.out, w.in);
         int rows = tileSize(w.out, w.in);
         int tiles = ceilDiv(w.out, rows);
         Parallel.forRange(tiles, 1, (from, to) -> {
@@ -68,7 +69,12 @@ final class Matmul4Bit {
                 MemorySegment tile = scratch((long) (r1 - r0) * w.in);
                 decode(w, (long) r0 * w.in, (long) r1 * w.in, tile, 0);
                 // y[:, r0:r1] = x · tileᵀ, tile (r1 - r0, in)
-                Gemm.sgemm(false, true, m, r1 - r0, w.in, x, 0, w.in, tile, 0, w.in, 0f, y, r0, w.out);
+                if (thin) {
+                    // As the whole product would go: a narrow last tile must not take another path.
+                    GemmThin.multiply(false, true, m, r1 - r0, w.in, x, 0, w.in, tile, 0, w.in, 0f, y, r0, w.out);
+                } else {
+                    Gemm.sgemm(false, true, m, r1 - r0, w.in, x, 0, w.in, tile, 0, w.in, 0f, y, r0, w.out);
+                }
             }
         });
     }
@@ -82,6 +88,7 @@ final class Matmul4Bit {
             Gemm4Bit.multiply(w, true, dy, m, dx);
             return;
         }
+        boolean thin = Gemm.isThin(m, w.in, w.out);
         int cols = tileSize(w.in, w.out);
         int panels = ceilDiv(w.in, cols);
         Parallel.forRange(panels, 1, (from, to) -> {
@@ -93,7 +100,11 @@ final class Matmul4Bit {
                 Dequant4Vector.rowsToF32(w.packed, w.scales, w.code, w.blocksize, w.compute, c0, w.in, w.out, width,
                         panel, 0, width);
                 // dx[:, c0:c1] = dy · panel, panel (out, width)
-                Gemm.sgemm(false, false, m, width, w.out, dy, 0, w.out, panel, 0, width, 0f, dx, c0, w.in);
+                if (thin) {
+                    GemmThin.multiply(false, false, m, width, w.out, dy, 0, w.out, panel, 0, width, 0f, dx, c0, w.in);
+                } else {
+                    Gemm.sgemm(false, false, m, width, w.out, dy, 0, w.out, panel, 0, width, 0f, dx, c0, w.in);
+                }
             }
         });
     }

@@ -99,7 +99,9 @@ class GemmTest {
     @Test
     void matchesReferenceOnShapesStraddlingEveryBlockSize() {
         int[][] shapes = {{289, 97, 769}, {145, 65, 1000}, {13, 290, 300}, {1, 700, 300}, {700, 1, 300},
-                {2, 3, 1000}, {25, 4100, 3}};
+                {2, 3, 1000}, {25, 4100, 3},
+                // one narrow side (GemmThin), as in LoRA's rank-8 and rank-16 factors
+                {256, 8, 2304}, {8, 768, 256}, {2304, 16, 256}, {16, 300, 2304}, {67, 3, 29}, {5, 70, 33}};
         for (int[] s : shapes) {
             for (int t = 0; t < 4; t++) {
                 assertMatchesReference(new Case(1, (t & 1) != 0, (t & 2) != 0, s[0], s[1], s[2],
@@ -148,7 +150,8 @@ class GemmTest {
     void resultsAreBitwiseIndependentOfThreadCount() {
         int before = Parallel.threads();
         try {
-            int[][] shapes = {{290, 300, 300}, {40, 1000, 64}, {1000, 40, 64}, {1, 999, 300}, {999, 1, 300}};
+            int[][] shapes = {{290, 300, 300}, {40, 1000, 64}, {1000, 40, 64}, {1, 999, 300}, {999, 1, 300},
+                    {999, 8, 300}, {8, 999, 300}};
             for (int[] s : shapes) {
                 for (int t = 0; t < 4; t++) {
                     Case c = new Case(1, (t & 1) != 0, (t & 2) != 0, s[0], s[1], s[2], 0, 1, 0, 0, 0, 0,

@@ -107,10 +107,12 @@ public final class BenchTrain implements Callable<Integer> {
                 opt.zeroGrad();
                 l.item();   // the step's one synchronisation: a GPU step is timed when it is done
             }
+            double seconds = (System.nanoTime() - t0) / 1e9;
             if (s >= 0) {
-                times[s] = (System.nanoTime() - t0) / 1e9;
+                times[s] = seconds;
             }
-            System.err.printf(Locale.ROOT, "bench train: step %d/%d%n", s + warmup + 1, steps + warmup);
+            System.err.printf(Locale.ROOT, "bench train: step %d/%d (%s) %.3f s%n", s + warmup + 1, steps + warmup,
+                    s < 0 ? "warm-up" : "timed", seconds);
         }
         double[] sorted = times.clone();
         Arrays.sort(sorted);
