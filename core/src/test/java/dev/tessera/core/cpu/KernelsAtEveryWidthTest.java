@@ -85,6 +85,41 @@ class KernelsAtEveryWidthTest {
         }
     }
 
+    /**
+     * GemmThin called directly: both kernels (the dot kernel when the wide operand's rows run
+     * along k, the axpy kernel when they run across it), one and two groups of eight narrow
+     * columns, wide sides with and without a row tail, k with a lane tail and past the dot
+     * kernel's 512-float chunk, and all three beta paths.
+     */
+    @Test
+    void thinProductsMatchTheReferenceAtEveryTail() {
+        int[] wides = {L, 3 * L + 1};
+        int[] narrows = {1, 7, 8, 9, GemmThin.maxNarrow()};
+        int[] ks = {L - 1, 2 * L + 3, 600};
+        float[] betas = {0f, 1f, 0.5f};
+        SplittableRandom random = new SplittableRandom(13);
+        try (Arena arena = Arena.ofShared()) {
+            for (int wide : wides) {
+                for (int narrow : narrows) {
+                    for (int k : ks) {
+                        for (int flags = 0; flags < 8; flags++) {
+                            boolean transA = (flags & 1) != 0, transB = (flags & 2) != 0, narrowM = (flags & 4) != 0;
+                            int m = narrowM ? narrow : wide, n = narrowM ? wide : narrow;
+                            float beta = betas[random.nextInt(3)];
+                            MemorySegment a = random(arena, m * k, random), b = random(arena, k * n, random);
+                            MemorySegment c = random(arena, m * n, random), expected = copy(arena, c);
+                            long lda = transA ? m : k, ldb = transB ? k : n;
+                            GemmThin.multiply(transA, transB, m, n, k, a, 0, lda, b, 0, ldb, beta, c, 0, n);
+                            ReferenceGemm.sgemm(transA, transB, m, n, k, a, 0, lda, b, 0, ldb, beta, expected, 0, n);
+                            assertClose(expected.toArray(F32), c.toArray(F32), 1e-5, 1e-5,
+                                    "m=" + m + " n=" + n + " k=" + k + " transA=" + transA + " transB=" + transB + " beta=" + beta);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void gemmOverCacheBlocksMatchesTheReference() {
         // Past KC (deep k, several read-modify-write passes over C) and past MC rows.
