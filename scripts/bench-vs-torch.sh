@@ -2,7 +2,8 @@
 # Tessera against PyTorch 2.13 (+ PEFT) on this machine, side by side in one session: training
 # steps (full, LoRA, QLoRA; PyTorch full and LoRA) on a model folder, and the 1024^3 GEMM
 # (Tessera with --repeat 5 and --repeat 200, torch.matmul). Runs alternate, so load from other
-# processes hits both alike; each figure is the median over the runs of each run's median.
+# processes hits both alike; each figure is the median over the runs of each run's median
+# step after WARMUP (default 5) untimed steps.
 # Needs .venv (tools/setup-python.sh). The README's "Performance" table comes from this script.
 #   scripts/bench-vs-torch.sh MODEL_DIR [RUNS] [BATCH] [SEQ] [STEPS]
 #   e.g. scripts/bench-vs-torch.sh /tmp/gpt2-124m 3 4 64 5
@@ -11,6 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 model="$1"; runs="${2:-3}"; batch="${3:-4}"; seq="${4:-64}"; steps="${5:-5}"
+warmup="${WARMUP:-5}"   # untimed steps before each run's timed ones, the same for Tessera and PyTorch
 PY="$ROOT/.venv/bin/python"
 [ -x "$PY" ] || { echo "bench-vs-torch: no $PY (run tools/setup-python.sh)" >&2; exit 1; }
 threads="$(nproc)"
@@ -20,20 +22,20 @@ declare -A t
 for ((i = 1; i <= runs; i++)); do
   for m in full lora qlora; do
     out="$("$ROOT/tessera" bench train --model "$model" --method "$m" --batch-size "$batch" --seq-len "$seq" \
-        --steps "$steps" --warmup 2 --device cpu 2>/dev/null | tail -1)"
+        --steps "$steps" --warmup "$warmup" --device cpu 2>/dev/null | tail -1)"
     t[tessera.$m]="${t[tessera.$m]:-} $(field median_step_s <<< "$out")"
     [ "$m" = full ] && t[gflops.full]="${t[gflops.full]:-} $(field achieved_gflops <<< "$out")"
     [ "$m" = full ] && t[share.full]="${t[share.full]:-} $(field share_of_peak <<< "$out")"
     echo "run $i tessera $m: $out" >&2
     if [ -n "${BASE:-}" ] && [ "$m" != qlora ]; then
       out="$("$BASE/tessera" bench train --model "$model" --method "$m" --batch-size "$batch" --seq-len "$seq" \
-          --steps "$steps" --warmup 2 --device cpu 2>/dev/null | tail -1)"
+          --steps "$steps" --warmup "$warmup" --device cpu 2>/dev/null | tail -1)"
       t[base.$m]="${t[base.$m]:-} $(field median_step_s <<< "$out")"
       echo "run $i base $m: $out" >&2
     fi
     if [ "$m" != qlora ]; then
       out="$("$PY" "$ROOT/tools/bench/torch_train_step.py" --model "$model" --method "$m" --batch-size "$batch" \
-          --seq-len "$seq" --steps "$steps" --warmup 2 --threads "$threads" 2>/dev/null | tail -1)"
+          --seq-len "$seq" --steps "$steps" --warmup "$warmup" --threads "$threads" 2>/dev/null | tail -1)"
       t[torch.$m]="${t[torch.$m]:-} $(field median_step_s <<< "$out")"
       echo "run $i torch $m: $out" >&2
     fi
