@@ -229,16 +229,27 @@ class CpuQuantOpsTest {
         return map;
     }
 
-    /** The entry at the least exact distance to q, the lowest index on a tie. */
+    /**
+     * The entry at the least exact distance to q, the lowest index on a tie: distances in double
+     * pick the candidates, exact decimal arithmetic decides between near-equal ones.
+     */
     static int nearest8(float[] map, float q) {
+        double[] d = new double[map.length];
+        double min = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < map.length; i++) {
+            d[i] = Math.abs((double) q - map[i]);
+            min = Math.min(min, d[i]);
+        }
         BigDecimal target = new BigDecimal(q);
-        int best = 0;
+        int best = -1;
         BigDecimal bestDistance = null;
         for (int i = 0; i < map.length; i++) {
-            BigDecimal d = target.subtract(new BigDecimal(map[i])).abs();
-            if (bestDistance == null || d.compareTo(bestDistance) < 0) {
-                best = i;
-                bestDistance = d;
+            if (d[i] <= min * (1 + 1e-9) + Double.MIN_NORMAL) {
+                BigDecimal exact = target.subtract(new BigDecimal(map[i])).abs();
+                if (best < 0 || exact.compareTo(bestDistance) < 0) {
+                    best = i;
+                    bestDistance = exact;
+                }
             }
         }
         return best;
