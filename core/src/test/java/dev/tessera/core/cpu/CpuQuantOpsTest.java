@@ -352,6 +352,37 @@ class CpuQuantOpsTest {
         }
     }
 
+    // ------------------------------------------------------------------ AdamW on views
+
+    @Test
+    void adamwUpdatesViewsThatStartInsideTheirStorage() {
+        // a large eps, so that its sign and size show in every element (vector lanes and the scalar tail)
+        int n = 37;
+        double lr = 0.05, beta1 = 0.8, beta2 = 0.9, eps = 0.5, wd = 0.2;
+        float[] p0 = Quant4Fixtures.gaussian(n, 21), m0 = Quant4Fixtures.gaussian(n, 22), v0 = Quant4Fixtures.gaussian(n, 23);
+        for (int i = 0; i < n; i++) {
+            v0[i] = v0[i] * v0[i];
+        }
+        float[] g = Quant4Fixtures.gaussian(n, 24);
+        Tensor p = offsetView(DType.F32, n).copyFrom(Tensor.of(p0, n));
+        Tensor m = offsetView(DType.F32, n).copyFrom(Tensor.of(m0, n));
+        Tensor v = offsetView(DType.F32, n).copyFrom(Tensor.of(v0, n));
+        Tensor grad = offsetView(DType.F32, n).copyFrom(Tensor.of(g, n));
+        long step = 2;
+        CPU.adamw(p, grad, m, v, lr, beta1, beta2, eps, wd, step);
+        float[] gotP = p.toFloatArray(), gotM = m.toFloatArray(), gotV = v.toFloatArray();
+        for (int i = 0; i < n; i++) {
+            // PyTorch's AdamW in double
+            double mm = beta1 * m0[i] + (1 - beta1) * g[i];
+            double vv = beta2 * v0[i] + (1 - beta2) * g[i] * g[i];
+            double denom = Math.sqrt(vv) / Math.sqrt(1 - Math.pow(beta2, step)) + eps;
+            double pp = p0[i] * (1 - lr * wd) - lr / (1 - Math.pow(beta1, step)) * mm / denom;
+            assertEquals(mm, gotM[i], 1e-6 * (1 + Math.abs(mm)), "m " + i);
+            assertEquals(vv, gotV[i], 1e-6 * (1 + vv), "v " + i);
+            assertEquals(pp, gotP[i], 1e-6 * (1 + Math.abs(pp)), "param " + i);
+        }
+    }
+
     // ------------------------------------------------------------------ 8-bit AdamW
 
     @Test
