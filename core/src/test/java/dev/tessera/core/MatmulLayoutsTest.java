@@ -97,5 +97,8 @@ class MatmulLayoutsTest {
         agrees(filled(15, 3, 2, 5, 7), filled(16, 2, 3, 7, 4).permute(1, 0, 2, 3), "B's batch dims swapped: copied");
         agrees(filled(17, 3, 5, 9).narrow(2, 1, 7), filled(18, 3, 7, 4), "A rows 9 apart in each batch");
         agrees(filled(19, 2, 1, 5, 7), filled(20, 1, 3, 7, 4), "both broadcast");
+        // one batch stride, but each matrix in neither layout (strides (14, 2) and (8, 2)): copied
+        agrees(filled(21, 3, 5, 7, 2).narrow(3, 0, 1).squeeze(3), filled(22, 3, 7, 4), "A's matrices strided");
+        agrees(filled(23, 3, 5, 7), filled(24, 3, 7, 4, 2).narrow(3, 1, 1).squeeze(3), "B's matrices strided");
     }
 }

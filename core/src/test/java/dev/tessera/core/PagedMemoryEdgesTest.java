@@ -66,7 +66,8 @@ class PagedMemoryEdgesTest {
             assertEquals(0, pages.acquire(2, DType.F32, 0).numel(), "no elements is a fit");
             assertThrows(TesseraException.class, () -> pages.acquire(2, DType.F32, -1));
             assertThrows(IndexOutOfBoundsException.class, () -> pages.acquire(-1, DType.F32, 1));
-            assertThrows(IndexOutOfBoundsException.class, () -> pages.acquire(3, DType.F32, 1));
+            IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> pages.acquire(3, DType.F32, 1));
+            org.junit.jupiter.api.Assertions.assertEquals("page 3 of 3", e.getMessage());
         }
     }
 
@@ -78,7 +79,9 @@ class PagedMemoryEdgesTest {
         Tensor t = pages.acquire(0, DType.F32, 16);
         pages.close();
         assertThrows(IllegalStateException.class, t::toFloatArray, "the fast tier's memory is returned");
-        assertThrows(TesseraException.class, () -> pages.allocatePages(1));
+        TesseraException closed = assertThrows(TesseraException.class, () -> pages.allocatePages(1));
+        org.junit.jupiter.api.Assertions.assertTrue(closed.getMessage().contains("used after close"), closed.getMessage());
+        assertThrows(TesseraException.class, () -> new PagedMemory(Device.CPU, 0, 64, dir), "a page of 0 bytes");
         assertThrows(TesseraException.class, () -> pages.prefetch(1));
         assertThrows(TesseraException.class, () -> pages.acquire(1, DType.F32, 1));
         pages.close(); // a second close does nothing

@@ -39,6 +39,19 @@ class TensorApiEdgesTest {
         assertArrayEquals(new long[] {1, 1, 0, 0}, a.le(2).toLongArray());
         assertArrayEquals(new float[] {1, 2, 1, 4}, a.minimum(b).toFloatArray());
         assertEquals(DType.BOOL, a.eq(b).dtype());
+        assertArrayEquals(new long[] {0, 0, 1, 0}, a.eq(3).toLongArray());
+    }
+
+    @Test
+    void viewsThatStartInsideTheirStorageReadFromTheirOffset() {
+        assertArrayEquals(new long[] {0, 1, 2, 3, 4, 5}, Tensor.arange(6).toLongArray());
+        Tensor ids = Tensor.arange(6).narrow(0, 2, 3);
+        assertArrayEquals(new long[] {2, 3, 4}, ids.toLongArray());
+        Tensor f = Tensor.of(new float[] {0, 1, 2, 3, 4, 5}, 6).narrow(0, 3, 2);
+        MemorySegment seg = f.dataSegment();
+        assertEquals(8, seg.byteSize());
+        assertEquals(3f, seg.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, 0));
+        assertEquals(4f, seg.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, 1));
     }
 
     @Test
