@@ -55,6 +55,19 @@ class GradcheckVerdictTest {
     }
 
     @Test
+    void anErrorWithinTheRelativeToleranceOfALargeGradientIsAccepted() {
+        // forward 100 x, backward 100.5 g: each error is 0.5 % of its numeric gradient, inside rtol = 1 %
+        // though far outside atol; 0.5 % more (backward 101.5 g) is outside both
+        Tensor x = input();
+        assertTrue(Gradcheck.check(
+                in -> Autograd.record("close", in[0].detach().mul(100f), g -> new Tensor[] {g.mul(100.5f)}, in[0]),
+                new Tensor[] {x}, EPS, ATOL, RTOL).ok());
+        assertFalse(Gradcheck.check(
+                in -> Autograd.record("far", in[0].detach().mul(100f), g -> new Tensor[] {g.mul(101.5f)}, in[0]),
+                new Tensor[] {x}, EPS, ATOL, RTOL).ok());
+    }
+
+    @Test
     void inputsWithoutGradientsAreSkippedAndUnusedOnesGetZero() {
         Tensor x = input(), c = Tensor.of(new float[] {1, 2, 3, 4, 5}, 5), unused = input();
         Gradcheck.Result r = Gradcheck.check(in -> in[0].mul(in[1]), new Tensor[] {x, c, unused}, EPS, ATOL, RTOL);
