@@ -19,7 +19,8 @@ final class Matmul {
                     + Shapes.str(a.shape()) + " and " + Shapes.str(b.shape()));
         }
         if (a.dim() == 1) {
-            return matmul(a.unsqueeze(0), b).squeeze(-2);
+            // with a 1-D b too, b's added dim is already dropped: the result is [1] -> 0-dim
+            return matmul(a.unsqueeze(0), b).squeeze(b.dim() == 1 ? -1 : -2);
         }
         if (b.dim() == 1) {
             return matmul(a, b.unsqueeze(1)).squeeze(-1);

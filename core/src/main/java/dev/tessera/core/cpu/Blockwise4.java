@@ -63,10 +63,10 @@ final class Blockwise4 {
     static void quantize(Tensor x, Tensor code, boolean signMagnitude, int blocksize, Tensor packed, Tensor absmax,
                          Tensor absmaxMean) {
         long n = x.numel();
-        long blocks = (n + blocksize - 1) / blocksize;
         if (blocksize < 2 || blocksize % 2 != 0) {
             throw new TesseraException("4-bit quantize: blocksize must be even and positive, got " + blocksize);
         }
+        long blocks = (n + blocksize - 1) / blocksize;
         if (x.dtype() != DType.F32 || !x.isContiguous() || code.dtype() != DType.F32 || code.numel() != 16
                 || packed.dtype() != DType.U8 || packed.numel() != (n + 1) / 2 || !packed.isContiguous()
                 || absmax.dtype() != DType.F32 || absmax.numel() != blocks || !absmax.isContiguous()
