@@ -216,15 +216,8 @@ final class GemmThin {
         }
     }
 
-    /** D[i, j] = beta*D[i, j] + sum; beta 0 never reads D. */
+    /** D[i, j] = beta*D[i, j] + sum, as the matrix-vector products store. */
     private static void store(Problem w, int i, int j, float sum) {
-        long at = w.dOff + i * w.dI + j * w.dJ;
-        if (w.beta == 0f) {
-            w.d.setAtIndex(F32, at, sum);
-        } else if (w.beta == 1f) {
-            w.d.setAtIndex(F32, at, w.d.getAtIndex(F32, at) + sum);
-        } else {
-            w.d.setAtIndex(F32, at, Math.fma(w.d.getAtIndex(F32, at), w.beta, sum));
-        }
+        GemmVector.store(w.d, w.dOff + i * w.dI + j * w.dJ, w.beta, sum);
     }
 }

@@ -113,7 +113,8 @@ final class GemmVector {
         });
     }
 
-    private static void store(MemorySegment c, long at, float beta, float sum) {
+    /** c[at] = beta*c[at] + sum; beta 0 never reads c (so NaN garbage there does not leak). */
+    static void store(MemorySegment c, long at, float beta, float sum) {
         if (beta == 0f) {
             c.setAtIndex(F32, at, sum);
         } else if (beta == 1f) {
